@@ -1,0 +1,1 @@
+"""The running snakkes service: CLI, wiring, channels and the web app."""

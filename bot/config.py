@@ -1,0 +1,280 @@
+"""Settings: loaded from a TOML file, overridden by SNAKKES_<SECTION>_<KEY>, validated once.
+
+Everything the service reads from its surroundings is read here, so that a wrong value
+fails at start with a message naming the key and the file, never later in a handler.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import tomllib
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Union, get_args, get_origin, get_type_hints
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+LANGUAGES = ("da", "en")
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key and where it came from."""
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or a traceback."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and secrets.compare_digest(self._value, other._value)
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    data_dir: Path = Path("var")
+    default_language: str = "da"
+    timezone: str = "Europe/Copenhagen"
+    log_level: str = "INFO"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = "sqlite+aiosqlite:///var/snakkes.db"
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: Secret = field(default_factory=lambda: Secret(""))
+
+
+@dataclass(frozen=True)
+class TelegramSettings:
+    token: Secret = field(default_factory=lambda: Secret(""))
+    api_url: str = "https://api.telegram.org"
+    mode: str = "polling"
+    webhook_url: str = ""
+    webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.token)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    message_retention_hours: int = 0
+
+
+@dataclass(frozen=True)
+class Organisation:
+    slug: str
+    name: str
+    languages: tuple[str, ...] = LANGUAGES
+
+
+@dataclass(frozen=True)
+class Settings:
+    service: ServiceSettings
+    database: DatabaseSettings
+    security: SecuritySettings
+    telegram: TelegramSettings
+    web: WebSettings
+    privacy: PrivacySettings
+    organisations: tuple[Organisation, ...]
+    source: str = "defaults"
+
+    @property
+    def secret_key(self) -> bytes:
+        return self.security.secret_key.get().encode()
+
+
+_SECTIONS: dict[str, type] = {
+    "service": ServiceSettings,
+    "database": DatabaseSettings,
+    "security": SecuritySettings,
+    "telegram": TelegramSettings,
+    "web": WebSettings,
+    "privacy": PrivacySettings,
+}
+
+
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read `path` (or the example's defaults), apply environment overrides, validate.
+
+    Without [security] secret_key, a random key is generated once into the data directory,
+    so a local install keeps its pseudonyms across restarts without a secret in the repo.
+    """
+    env = os.environ if environ is None else environ
+    source = str(path) if path is not None else f"{EXAMPLE_CONFIG.name} (defaults)"
+    raw = _read_toml(path if path is not None else EXAMPLE_CONFIG)
+    unknown = set(raw) - set(_SECTIONS) - {"organisations"}
+    if unknown:
+        raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
+    sections = {
+        name: _build_section(name, cls, raw.get(name, {}), env, source)
+        for name, cls in _SECTIONS.items()
+    }
+    settings = Settings(
+        **sections,
+        organisations=_organisations(raw.get("organisations", []), source),
+        source=source,
+    )
+    _validate(settings)
+    if not settings.security.secret_key:
+        settings = _with_generated_secret(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+
+
+def _build_section(name: str, cls: type, values: Any, env: Mapping[str, str], source: str) -> Any:
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: [{name}] must be a table")
+    hints = get_type_hints(cls)
+    known = {f.name for f in fields(cls)}
+    for key in values:
+        if key not in known:
+            raise ConfigError(f"{source}: unknown key [{name}] {key}")
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        env_key = f"SNAKKES_{name.upper()}_{f.name.upper()}"
+        if env_key in env:
+            kwargs[f.name] = _coerce(env[env_key], hints[f.name], f"environment {env_key}")
+        elif f.name in values:
+            kwargs[f.name] = _coerce(values[f.name], hints[f.name], f"{source}: [{name}] {f.name}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, target: Any, where: str) -> Any:
+    if get_origin(target) in (Union, types.UnionType):
+        target = next(arg for arg in get_args(target) if arg is not type(None))
+    if target is Secret:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string")
+        return Secret(value)
+    if target is Path:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where} must be a non-empty path")
+        return Path(value)
+    if target is int:
+        if isinstance(value, bool):
+            raise ConfigError(f"{where} must be a whole number, got {value!r}")
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{where} must be a whole number, got {value!r}") from None
+    if target is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported setting type {target!r}")  # pragma: no cover
+
+
+def _organisations(entries: Any, source: str) -> tuple[Organisation, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(f"{source}: organisations must be a list of [[organisations]] tables")
+    result: list[Organisation] = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: [[organisations]] #{index + 1}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table")
+        slug, name = entry.get("slug"), entry.get("name")
+        if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", slug):
+            raise ConfigError(f"{where} slug must be lower-case letters, digits and dashes")
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"{where} name must be a non-empty string")
+        languages = entry.get("languages", list(LANGUAGES))
+        if not isinstance(languages, list) or not set(languages) <= set(LANGUAGES):
+            raise ConfigError(f"{where} languages must be a list of {LANGUAGES}")
+        result.append(Organisation(slug=slug, name=name, languages=tuple(languages)))
+    slugs = [org.slug for org in result]
+    if len(set(slugs)) != len(slugs):
+        raise ConfigError(f"{source}: organisation slugs must be unique")
+    return tuple(result)
+
+
+def _validate(settings: Settings) -> None:
+    src = settings.source
+    if settings.service.default_language not in LANGUAGES:
+        raise ConfigError(f"{src}: [service] default_language must be one of {LANGUAGES}")
+    try:
+        ZoneInfo(settings.service.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{src}: [service] timezone is not a known time zone") from None
+    if settings.service.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError(f"{src}: [service] log_level must be DEBUG, INFO, WARNING or ERROR")
+    if not settings.database.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+        raise ConfigError(
+            f"{src}: [database] url must start with sqlite+aiosqlite:// or postgresql+asyncpg://"
+        )
+    key = settings.security.secret_key
+    if key and len(key.get()) < 32:
+        raise ConfigError(f"{src}: [security] secret_key must be at least 32 characters")
+    tg = settings.telegram
+    if tg.mode not in ("polling", "webhook"):
+        raise ConfigError(f"{src}: [telegram] mode must be 'polling' or 'webhook'")
+    if not tg.api_url.startswith(("http://", "https://")):
+        raise ConfigError(f"{src}: [telegram] api_url must be an http(s) URL")
+    if tg.enabled and tg.mode == "webhook":
+        # Telegram's own servers post only to HTTPS; a self-hosted Bot API server may use HTTP.
+        scheme = "https://" if "api.telegram.org" in tg.api_url else ("https://", "http://")
+        if not tg.webhook_url.startswith(scheme):
+            raise ConfigError(f"{src}: [telegram] webhook_url must be an https:// URL")
+    if tg.webhook_secret and not _WEBHOOK_SECRET.match(tg.webhook_secret.get()):
+        raise ConfigError(f"{src}: [telegram] webhook_secret may use only A-Z a-z 0-9 _ -")
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
+    if settings.privacy.message_retention_hours < 0:
+        raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
+
+
+def _with_generated_secret(settings: Settings) -> Settings:
+    path = settings.service.data_dir / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(key + "\n")
+    return replace(settings, security=SecuritySettings(secret_key=Secret(key)))

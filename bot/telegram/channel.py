@@ -1,0 +1,225 @@
+"""The Telegram channel: runs python-telegram-bot in polling or webhook mode and connects
+it to the core. One TypeHandler takes every update; routing happens in our own code, where
+conversation state lives in the database rather than in PTB's process memory."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+
+from bot.config import TelegramSettings
+from bot.core import Core, Envelope
+from bot.logs import correlation_id, new_correlation_id
+from bot.telegram.translate import inbound_of, markup_of
+from dialogues.content import LANGUAGES, Texts
+from dialogues.messages import Outbound
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
+_SEND_ATTEMPTS = 3
+
+
+class TelegramChannel:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        core: Core,
+        texts: Texts,
+        commands: tuple[str, ...],
+        *,
+        webhook_secret: str,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.settings = settings
+        self.core = core
+        self.texts = texts
+        self.commands = commands
+        self.webhook_secret = webhook_secret
+        self.poll_timeout = poll_timeout
+        self.state = "stopped"
+        # Webhook requests wait here for the outcome of their update (keyed by id(update)).
+        self._outcomes: dict[int, asyncio.Future[bool]] = {}
+        builder = (
+            Application.builder()
+            .token(settings.token.get())
+            .base_url(f"{settings.api_url.rstrip('/')}/bot")
+            .base_file_url(f"{settings.api_url.rstrip('/')}/file/bot")
+            .rate_limiter(AIORateLimiter(max_retries=5))
+        )
+        if settings.mode == "webhook":
+            builder = builder.updater(None)
+        self.application = builder.build()
+        self.application.add_handler(TypeHandler(Update, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    @property
+    def mode(self) -> str:
+        return self.settings.mode
+
+    async def start(self) -> None:
+        self.state = "starting"
+        app = self.application
+        await app.initialize()
+        await self._register_commands()
+        if self.mode == "webhook":
+            await app.bot.set_webhook(
+                self.settings.webhook_url,
+                secret_token=self.webhook_secret,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+        else:
+            if app.updater is None:  # pragma: no cover - built with one in polling mode
+                raise RuntimeError("polling mode needs PTB's updater")
+            await app.updater.start_polling(
+                timeout=self.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        await app.start()
+        self.state = self.mode
+        log.info("telegram channel running in %s mode", self.mode)
+
+    async def stop(self) -> None:
+        """Stop fetching, let updates in flight finish, then close the HTTP clients."""
+        app = self.application
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+        self.state = "stopped"
+
+    def secret_matches(self, header: str | None) -> bool:
+        return hmac.compare_digest((header or "").encode(), self.webhook_secret.encode())
+
+    async def process_webhook(self, payload: dict[str, Any], wait: float = 50.0) -> bool:
+        """Queue one webhook update and wait until it is handled; False when handling failed,
+        so the route can answer non-2xx and Telegram delivers it again."""
+        update = Update.de_json(payload, self.application.bot)
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._outcomes[id(update)] = future
+        try:
+            await self.application.update_queue.put(update)
+            return await asyncio.wait_for(future, wait)
+        except TimeoutError:
+            return False
+        finally:
+            self._outcomes.pop(id(update), None)
+
+    def _settle(self, update: object, ok: bool) -> None:
+        future = self._outcomes.get(id(update))
+        if future is not None and not future.done():
+            future.set_result(ok)
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        new_correlation_id()
+        chat, user = update.effective_chat, update.effective_user
+        if update.my_chat_member is not None:
+            await self._on_membership(update)
+        elif chat is None or user is None or user.is_bot:
+            pass  # channel posts, polls and the like: nothing for us
+        elif chat.type != chat.PRIVATE:
+            if update.message is not None:
+                await self._notify_group(chat.id, update.update_id)
+        else:
+            await self._on_private(update, user.id, user.language_code)
+        self._settle(update, ok=True)
+
+    async def _on_private(self, update: Update, user_id: int, language: str | None) -> None:
+        inbound = inbound_of(update)
+        query = update.callback_query
+        if query is not None:
+            await self._quietly(query.answer())
+        if inbound is None:
+            return
+        handled = await self.core.handle(
+            Envelope(
+                channel=CHANNEL,
+                user_key=str(user_id),
+                address=str(user_id),  # a private chat's id is the user's id
+                inbound=inbound,
+                update_key=str(update.update_id),
+                language_hint=language,
+            )
+        )
+        if handled.duplicate:
+            return
+        if query is not None and query.message is not None:
+            await self._quietly(query.edit_message_reply_markup(reply_markup=None))
+        await self.send(user_id, handled.replies, handled.pseudonym)
+
+    async def _notify_group(self, chat_id: int, update_id: int) -> None:
+        """Say once per group that snakkes only talks in private; otherwise stay silent."""
+        if await self.core.claim_group_notice(CHANNEL, str(chat_id), str(update_id)):
+            text = self.texts.get("group_only_private", self.core.default_language)
+            await self._quietly(self.application.bot.send_message(chat_id, text))
+
+    async def _on_membership(self, update: Update) -> None:
+        member = update.my_chat_member
+        if member is None:
+            return
+        chat, status = member.chat, member.new_chat_member.status
+        if chat.type == chat.PRIVATE and status == "kicked":
+            await self.core.mark_unreachable(self.core.keyring.pseudonym(CHANNEL, str(chat.id)))
+        elif chat.type != chat.PRIVATE and status == "member":
+            await self._notify_group(chat.id, update.update_id)
+
+    async def send(self, chat_id: int, messages: list[Outbound], pseudonym: str) -> bool:
+        """Send in order; False if the person has blocked the bot (then they are marked).
+
+        429s are waited out by the rate limiter; a network error is retried a few times;
+        a time-out is not, since the message may have arrived.
+        """
+        for message in messages:
+            for attempt in range(1, _SEND_ATTEMPTS + 1):
+                try:
+                    await self.application.bot.send_message(
+                        chat_id, message.text, reply_markup=markup_of(message)
+                    )
+                    break
+                except Forbidden:
+                    await self.core.mark_unreachable(pseudonym)
+                    return False
+                except TimedOut:
+                    log.warning("send timed out; not retried [%s]", correlation_id())
+                    break
+                except NetworkError as error:
+                    if attempt == _SEND_ATTEMPTS or isinstance(error, BadRequest):
+                        raise
+                    await asyncio.sleep(0.5 * attempt)
+        return True
+
+    async def _quietly(self, call: Any) -> None:
+        """For calls whose failure changes nothing for the person (answering a button press,
+        removing a keyboard): an old query or unchanged markup is logged, not raised."""
+        try:
+            await call
+        except TelegramError as error:
+            log.info("telegram call skipped: %s", type(error).__name__)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        log.error(
+            "update failed: %s [%s]",
+            type(error).__name__ if error else "unknown",
+            correlation_id(),
+        )
+        self._settle(update, ok=False)
+
+    async def _register_commands(self) -> None:
+        scope = BotCommandScopeAllPrivateChats()
+        for language in (None, *LANGUAGES):
+            lang = language or self.core.default_language
+            commands = [
+                BotCommand(name, self.texts.get(f"command_{name}", lang)) for name in self.commands
+            ]
+            await self.application.bot.set_my_commands(
+                commands, scope=scope, language_code=language
+            )

@@ -1,0 +1,1 @@
+"""The conversation engine, its content (Danish and English) and the safety net."""

@@ -1,0 +1,67 @@
+"""What the bot says, loaded from YAML files under dialogues/content/, in Danish and English.
+
+A text is a key with one entry per language. Placeholders are `{name}`; a missing
+placeholder value is a programming error and raises at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from string import Formatter
+
+import yaml
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+LANGUAGES = ("da", "en")
+
+
+class ContentError(ValueError):
+    """A content file is malformed; the message names the file and the key."""
+
+
+class Texts:
+    def __init__(self, texts: Mapping[str, Mapping[str, str]]) -> None:
+        self._texts = {key: dict(value) for key, value in texts.items()}
+
+    @classmethod
+    def load(cls, *paths: Path) -> Texts:
+        merged: dict[str, dict[str, str]] = {}
+        for path in paths:
+            for key, value in _read(path).items():
+                if key in merged:
+                    raise ContentError(f"{path.name}: text '{key}' is defined twice")
+                merged[key] = value
+        return cls(merged)
+
+    @classmethod
+    def default(cls) -> Texts:
+        return cls.load(CONTENT_DIR / "system.yaml")
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._texts
+
+    def get(self, key: str, language: str, **values: object) -> str:
+        template = self._texts[key][language]
+        return template.format_map(values) if values else template
+
+    def placeholders(self, key: str, language: str) -> set[str]:
+        return {name for _, name, _, _ in Formatter().parse(self._texts[key][language]) if name}
+
+
+def _read(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise ContentError(f"{path.name}: cannot be read: {error}") from None
+    if not isinstance(data, dict):
+        raise ContentError(f"{path.name}: must be a mapping of text keys")
+    result: dict[str, dict[str, str]] = {}
+    for key, value in data.items():
+        if not isinstance(value, dict) or set(value) != set(LANGUAGES):
+            raise ContentError(f"{path.name}: text '{key}' needs exactly: {', '.join(LANGUAGES)}")
+        for language, text in value.items():
+            if not isinstance(text, str) or not text.strip():
+                raise ContentError(f"{path.name}: text '{key}' ({language}) is empty")
+        result[str(key)] = {lang: text.strip() for lang, text in value.items()}
+    return result

@@ -1,0 +1,62 @@
+"""Our own small message types. Channels translate their payloads into `Inbound` and render
+`Outbound`; nothing in the domain sees a Telegram update or an HTTP request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+# Telegram's limit for one message; the web chat applies the same.
+MAX_TEXT = 4096
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    COMMAND = "command"
+    CHOICE = "choice"  # a pressed button; `data` holds what the button carried
+    MEDIA = "media"  # stickers, photos, voice and the like; `data` names the kind
+    EDITED = "edited"  # an edit of an earlier message
+
+
+@dataclass(frozen=True)
+class Inbound:
+    kind: Kind
+    text: str = ""
+    command: str = ""  # without the slash, lower-case: "start"
+    data: str = ""
+
+    @classmethod
+    def from_text(cls, text: str) -> Inbound:
+        """Typed text; a leading "/word" makes it a command (also "/start@snakkes_bot")."""
+        stripped = text.strip()
+        if stripped.startswith("/") and len(stripped) > 1:
+            word, _, rest = stripped[1:].partition(" ")
+            command = word.split("@", 1)[0].lower()
+            if command.isascii() and command.replace("_", "").isalnum():
+                return cls(Kind.COMMAND, text=rest.strip(), command=command)
+        return cls(Kind.TEXT, text=text)
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str
+    data: str  # at most 64 bytes (Telegram's callback_data limit)
+
+    def __post_init__(self) -> None:
+        if len(self.data.encode()) > 64:
+            raise ValueError(f"choice data over 64 bytes: {self.data!r}")
+
+
+@dataclass(frozen=True)
+class Outbound:
+    text: str
+    choices: tuple[tuple[Choice, ...], ...] = field(default=())  # rows of buttons
+
+    def __post_init__(self) -> None:
+        if not self.text or len(self.text) > MAX_TEXT:
+            raise ValueError("outbound text must have 1 to 4096 characters")
+
+
+def rows(*choices: Choice, per_row: int = 1) -> tuple[tuple[Choice, ...], ...]:
+    """Lay out buttons `per_row` to a row."""
+    return tuple(choices[i : i + per_row] for i in range(0, len(choices), per_row))

@@ -1,0 +1,1 @@
+"""Persistence: models, migrations, sessions, pseudonyms and encryption."""

@@ -1,0 +1,74 @@
+"""The tables. Every row about a person hangs off `participants` with ON DELETE CASCADE,
+so erasing the participant row erases everything about them (/forget)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, LargeBinary, MetaData, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime, utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy's own API
+
+
+class Participant(Base):
+    """A person on one channel, known only by a pseudonym; no name, username or phone."""
+
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pseudonym: Mapped[str] = mapped_column(String(64), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    # The address to write back to (a Telegram chat id), sealed under the secret key.
+    sealed_address: Mapped[bytes] = mapped_column(LargeBinary)
+    language: Mapped[str] = mapped_column(String(2))
+    # Set once the person has seen and accepted what snakkes is (a bot, not therapy).
+    consented_at: Mapped[datetime | None]
+    reachable: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PendingErasure(Base):
+    """A /forget that waits for its one confirmation; removed with the participant."""
+
+    __tablename__ = "pending_erasures"
+
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessedUpdate(Base):
+    """Inbound updates already handled, so a redelivery is recognised across restarts and
+    instances. Holds no link to a person: an update id alone identifies nobody."""
+
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class GroupNotice(Base):
+    """Groups already told that snakkes only talks in private (keyed by a pseudonym)."""
+
+    __tablename__ = "group_notices"
+
+    pseudonym: Mapped[str] = mapped_column(String(64), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(default=utcnow)

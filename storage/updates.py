@@ -1,0 +1,44 @@
+"""Idempotency of inbound updates: each (channel, update key) is handled once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import GroupNotice, ProcessedUpdate
+from storage.types import utcnow
+
+
+async def claim(session: AsyncSession, channel: str, update_key: str) -> bool:
+    """Record the update as handled, in the caller's transaction; False if it already was.
+
+    The claim commits or rolls back with the work it guards, so a failed attempt leaves the
+    update free for Telegram's retry, and a concurrent instance waits on the unique key.
+    """
+    return await _insert_once(
+        session, ProcessedUpdate, channel=channel, update_key=update_key, processed_at=utcnow()
+    )
+
+
+async def claim_group_notice(session: AsyncSession, pseudonym: str) -> bool:
+    """True the first time a group is seen: it gets the 'private only' notice once."""
+    return await _insert_once(session, GroupNotice, pseudonym=pseudonym, noticed_at=utcnow())
+
+
+async def prune(session: AsyncSession, older_than: datetime) -> int:
+    """Forget update ids old enough that Telegram no longer redelivers them (24 h)."""
+    result = await session.execute(
+        delete(ProcessedUpdate).where(ProcessedUpdate.processed_at < older_than)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def _insert_once(session: AsyncSession, model: type, **values: object) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))

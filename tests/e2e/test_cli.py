@@ -1,0 +1,75 @@
+"""The `snakkes` command as an operator runs it: a real process, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from bot.cli import main
+from tests.conftest import TEST_SECRET
+from tests.e2e.conftest import free_port
+
+SNAKKES = str(Path(sys.executable).with_name("snakkes"))
+
+
+def test_migrate_creates_the_sqlite_database(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndata_dir = "{tmp_path}"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "migrate"]) == 0
+    assert (tmp_path / "db.sqlite").stat().st_size > 0
+
+
+def test_a_bad_config_exits_2_naming_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text("[web]\nport = 'x'\n", encoding="utf-8")
+    assert main(["--config", str(config), "migrate"]) == 2
+    assert f"{config}: [web] port must be a whole number" in capsys.readouterr().err
+
+
+async def test_run_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **os.environ,
+        "SNAKKES_SERVICE_DATA_DIR": str(tmp_path / "var"),
+        "SNAKKES_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/var/snakkes.db",
+        "SNAKKES_SECURITY_SECRET_KEY": TEST_SECRET,
+        "SNAKKES_WEB_PORT": str(port),
+        "SNAKKES_TELEGRAM_TOKEN": "",
+    }
+    process = await asyncio.create_subprocess_exec(
+        SNAKKES, "run", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+    )
+    try:
+        health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz")
+        assert health == {"status": "ok", "database": True, "telegram": "disabled"}
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 20)
+    log = stderr.decode()
+    assert process.returncode == 0, log
+    assert log.count("Telegram is off: no bot token") == 1  # said once
+    assert "snakkes stopped" in log
+
+
+async def _wait_for_health(url: str) -> object:
+    async with aiohttp.ClientSession() as client:
+        for _ in range(200):
+            try:
+                async with client.get(url) as reply:
+                    return json.loads(await reply.text())
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.05)
+    raise AssertionError("snakkes run did not answer /healthz")

@@ -1,0 +1,78 @@
+"""State lives in the database, not in the process; and nothing identifying is stored or
+logged."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot import logs
+from tests.botapi import BotApiDouble
+from tests.e2e.conftest import Snakkes, StartSnakkes
+
+
+async def test_language_and_consent_survive_a_restart(
+    double: BotApiDouble, snakkes: Snakkes
+) -> None:
+    ada = double.user(language_code="da")
+    double.send_command(ada, "/start")
+    [greeting] = await double.wait_for_messages(ada.chat_id)
+    double.press(ada, greeting, greeting.button("Okay"))
+    await double.wait_for_messages(ada.chat_id)
+    double.send_command(ada, "/language")
+    [prompt] = await double.wait_for_messages(ada.chat_id)
+    double.press(ada, prompt, prompt.button("English"))
+    await double.wait_for_messages(ada.chat_id)
+
+    await snakkes.restart()
+
+    double.send_text(ada, "I have nobody to talk to")
+    [reply] = await double.wait_for_messages(ada.chat_id)
+    # English, and not the greeting again: consent was remembered.
+    assert reply.text.startswith("Thank you for writing. I'm a bot")
+    double.send_command(ada, "/start")
+    [greeting_again] = await double.wait_for_messages(ada.chat_id)
+    assert greeting_again.text.startswith("Hi 👋")
+    assert greeting_again.labels() == []  # consent is not asked twice
+
+
+async def test_no_telegram_id_name_or_username_in_the_database_or_the_logs(
+    double: BotApiDouble,
+    start_snakkes: StartSnakkes,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logs.configure("DEBUG")  # as `snakkes run` does, at the most talkative level
+    caplog.set_level(logging.DEBUG)
+    snakkes = await start_snakkes()
+    people = [
+        double.user(first_name="Zeynep", username="zeynep_k_2009", language_code="da"),
+        double.user(first_name="Oliver", username="oliver_uk_77", language_code="en"),
+    ]
+    for person in people:
+        double.send_command(person, "/start")
+        [greeting] = await double.wait_for_messages(person.chat_id)
+        double.press(person, greeting, greeting.button("Okay"))
+        await double.wait_for_messages(person.chat_id)
+        double.send_text(person, "jeg er så ensom i aften")
+        double.send_kind(person, "photo")
+        double.send_command(person, "/forget")
+        await double.wait_for_messages(person.chat_id, count=3)
+    group = double.group_text(people[0], "hej alle")
+    assert group
+    await double.wait_for_call("sendMessage", predicate=lambda c: c.params["chat_id"] < 0)
+    await snakkes.stop()
+
+    files = [p for p in (tmp_path / "var").iterdir() if p.name.startswith("snakkes.db")]
+    assert files, "the SQLite database should exist"
+    stored = b"".join(p.read_bytes() for p in files)
+    log_text = "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
+    assert caplog.records, "the service should have logged something"
+    for person in people:
+        for secret in (str(person.id), person.first_name, person.username or ""):
+            assert secret.encode() not in stored, f"{secret!r} is in the database"
+            assert secret not in log_text, f"{secret!r} is in the logs"
+    assert "ensom" not in log_text, "message text must never be logged"
+    assert b"ensom" not in stored, "free text is not kept"

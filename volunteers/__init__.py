@@ -1,0 +1,1 @@
+"""Organisations, volunteers, the handover queue and the anonymous relay."""
