@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.logs import correlation_id, new_correlation_id
 from bot.service import Service
 from bot.telegram.channel import WEBHOOK_PATH
+from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -19,13 +20,15 @@ SERVICE = web.AppKey("service", Service)
 MAX_REQUEST_BYTES = 1024 * 1024
 
 
-def init_app(settings: Settings, *, poll_timeout: int = 10) -> web.Application:
+def init_app(
+    settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
+) -> web.Application:
     """Build the web app; the service starts with the app and stops with it."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        service = Service.build(settings, poll_timeout=poll_timeout)
+        service = Service.build(settings, poll_timeout=poll_timeout, clock=clock)
         app[SERVICE] = service
         await service.start()
         yield

@@ -14,6 +14,8 @@ from aiohttp import web
 from bot import logs
 from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
+from bot.service import build_conversation
+from dialogues.flows import FlowError
 from storage import migrate
 from storage.db import Database
 
@@ -28,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="migrate the database and run the service")
     commands.add_parser("migrate", help="bring the database schema up to date")
+    dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
+    dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
     args = parser.parse_args(argv)
     try:
         settings = _settings(args.config)
@@ -38,6 +42,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "migrate":
         asyncio.run(_migrate(settings))
         return 0
+    if args.command == "dialogues":
+        return _check_dialogues(settings)
     return _run(settings)
 
 
@@ -54,6 +60,18 @@ async def _migrate(settings: Settings) -> None:
     finally:
         await database.close()
     log.info("database schema is up to date")
+
+
+def _check_dialogues(settings: Settings) -> int:
+    try:
+        library = build_conversation(settings).engine.library
+    except FlowError as error:
+        for problem in error.problems:
+            print(f"snakkes: {problem}", file=sys.stderr)
+        print(f"snakkes: {len(error.problems)} problem(s) in the dialogue flows", file=sys.stderr)
+        return 1
+    print(f"dialogues ok: {len(library.nodes)} nodes")
+    return 0
 
 
 def _run(settings: Settings) -> int:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialogues.resources import CrisisLine
+
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 LANGUAGES = ("da", "en")
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -79,6 +81,7 @@ class TelegramSettings:
     mode: str = "polling"
     webhook_url: str = ""
     webhook_secret: Secret = field(default_factory=lambda: Secret(""))
+    max_messages_per_second: int = 30
 
     @property
     def enabled(self) -> bool:
@@ -97,6 +100,13 @@ class PrivacySettings:
 
 
 @dataclass(frozen=True)
+class DialoguesSettings:
+    flood_limit_per_minute: int = 20
+    idle_restart_hours: int = 24
+    communities_file: str = ""
+
+
+@dataclass(frozen=True)
 class Organisation:
     slug: str
     name: str
@@ -111,7 +121,9 @@ class Settings:
     telegram: TelegramSettings
     web: WebSettings
     privacy: PrivacySettings
+    dialogues: DialoguesSettings
     organisations: tuple[Organisation, ...]
+    crisis_lines: tuple[CrisisLine, ...]
     source: str = "defaults"
 
     @property
@@ -126,6 +138,7 @@ _SECTIONS: dict[str, type] = {
     "telegram": TelegramSettings,
     "web": WebSettings,
     "privacy": PrivacySettings,
+    "dialogues": DialoguesSettings,
 }
 
 
@@ -138,7 +151,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     env = os.environ if environ is None else environ
     source = str(path) if path is not None else f"{EXAMPLE_CONFIG.name} (defaults)"
     raw = _read_toml(path if path is not None else EXAMPLE_CONFIG)
-    unknown = set(raw) - set(_SECTIONS) - {"organisations"}
+    unknown = set(raw) - set(_SECTIONS) - {"organisations", "crisis_lines"}
     if unknown:
         raise ConfigError(f"{source}: unknown section [{sorted(unknown)[0]}]")
     sections = {
@@ -148,6 +161,13 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     settings = Settings(
         **sections,
         organisations=_organisations(raw.get("organisations", []), source),
+        # Crisis lines are never missing: a file without them gets the example's.
+        crisis_lines=_crisis_lines(
+            raw["crisis_lines"]
+            if "crisis_lines" in raw
+            else _read_toml(EXAMPLE_CONFIG)["crisis_lines"],
+            source,
+        ),
         source=source,
     )
     _validate(settings)
@@ -232,7 +252,38 @@ def _organisations(entries: Any, source: str) -> tuple[Organisation, ...]:
     return tuple(result)
 
 
+def _crisis_lines(entries: Any, source: str) -> tuple[CrisisLine, ...]:
+    if not isinstance(entries, list) or not entries:
+        raise ConfigError(f"{source}: at least one [[crisis_lines]] entry is needed")
+    result = []
+    for index, entry in enumerate(entries):
+        where = f"{source}: [[crisis_lines]] #{index + 1}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be a table")
+        values: dict[str, str] = {}
+        for key in ("name", "number", "hours_da", "hours_en", "who_da", "who_en"):
+            value = entry.get(key, "")
+            if not isinstance(value, str) or (key in ("name", "number") and not value):
+                raise ConfigError(f"{where} {key} must be a string")
+            values[key] = value
+        result.append(
+            CrisisLine(
+                name=values["name"],
+                number=values["number"],
+                hours={"da": values["hours_da"], "en": values["hours_en"]},
+                who={"da": values["who_da"], "en": values["who_en"]},
+            )
+        )
+    return tuple(result)
+
+
 def _validate(settings: Settings) -> None:
+    _validate_service(settings)
+    _validate_telegram(settings)
+    _validate_dialogues(settings)
+
+
+def _validate_service(settings: Settings) -> None:
     src = settings.source
     if settings.service.default_language not in LANGUAGES:
         raise ConfigError(f"{src}: [service] default_language must be one of {LANGUAGES}")
@@ -249,7 +300,14 @@ def _validate(settings: Settings) -> None:
     key = settings.security.secret_key
     if key and len(key.get()) < 32:
         raise ConfigError(f"{src}: [security] secret_key must be at least 32 characters")
-    tg = settings.telegram
+    if not 0 < settings.web.port < 65536:
+        raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
+    if settings.privacy.message_retention_hours < 0:
+        raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
+
+
+def _validate_telegram(settings: Settings) -> None:
+    src, tg = settings.source, settings.telegram
     if tg.mode not in ("polling", "webhook"):
         raise ConfigError(f"{src}: [telegram] mode must be 'polling' or 'webhook'")
     if not tg.api_url.startswith(("http://", "https://")):
@@ -259,12 +317,21 @@ def _validate(settings: Settings) -> None:
         scheme = "https://" if "api.telegram.org" in tg.api_url else ("https://", "http://")
         if not tg.webhook_url.startswith(scheme):
             raise ConfigError(f"{src}: [telegram] webhook_url must be an https:// URL")
+    if tg.max_messages_per_second < 1:
+        raise ConfigError(f"{src}: [telegram] max_messages_per_second must be 1 or more")
     if tg.webhook_secret and not _WEBHOOK_SECRET.match(tg.webhook_secret.get()):
         raise ConfigError(f"{src}: [telegram] webhook_secret may use only A-Z a-z 0-9 _ -")
-    if not 0 < settings.web.port < 65536:
-        raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
-    if settings.privacy.message_retention_hours < 0:
-        raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
+
+
+def _validate_dialogues(settings: Settings) -> None:
+    src = settings.source
+    if settings.dialogues.flood_limit_per_minute < 1:
+        raise ConfigError(f"{src}: [dialogues] flood_limit_per_minute must be 1 or more")
+    if settings.dialogues.idle_restart_hours < 1:
+        raise ConfigError(f"{src}: [dialogues] idle_restart_hours must be 1 or more")
+    path = settings.dialogues.communities_file
+    if path and not Path(path).is_file():
+        raise ConfigError(f"{src}: [dialogues] communities_file {path} does not exist")
 
 
 def _with_generated_secret(settings: Settings) -> Settings:

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from dialogues.content import LANGUAGES
-from dialogues.conversation import Conversation, Turn
+from dialogues.conversation import Conversation
 from dialogues.messages import Inbound, Kind, Outbound
 from storage import participants, updates
 from storage.crypto import Keyring
@@ -84,8 +84,9 @@ class Core:
             )
             if participant is None:
                 return Handled(replies=[self.conversation.stale(language)])
-            turn = Turn(session, participant, envelope.inbound, is_new=is_new)
-            await self.conversation.handle(turn)
+            turn = await self.conversation.handle(
+                session, participant, envelope.inbound, channel=envelope.channel, is_new=is_new
+            )
             return Handled(replies=turn.replies, pseudonym=participant.pseudonym)
 
     async def claim_group_notice(self, channel: str, group_key: str, update_key: str) -> bool:

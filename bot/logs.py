@@ -12,7 +12,7 @@ import logging
 import secrets
 
 _correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
-_QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "asyncio")
+_QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "asyncio", "aiosqlite")
 
 
 def new_correlation_id() -> str:

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from telegram.error import InvalidToken, TelegramError
@@ -17,11 +18,13 @@ from bot.config import Settings
 from bot.core import Core
 from bot.telegram.channel import TelegramChannel
 from dialogues.content import Texts
-from dialogues.conversation import Conversation
+from dialogues.conversation import Conversation, DialogueSettings
+from dialogues.resources import EXAMPLE_DIRECTORY, Directory
+from dialogues.safety import CrisisNet
 from storage import migrate, updates
 from storage.crypto import Keyring
 from storage.db import Database
-from storage.types import utcnow
+from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +41,13 @@ class Service:
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
-    def build(cls, settings: Settings, *, poll_timeout: int = 10) -> Service:
+    def build(
+        cls, settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
+    ) -> Service:
         database = Database(settings.database.url)
         keyring = Keyring(settings.secret_key)
-        texts = Texts.default()
-        conversation = Conversation(texts)
+        conversation = build_conversation(settings, clock=clock)
+        texts = conversation.texts
         core = Core(
             database, keyring, conversation, default_language=settings.service.default_language
         )
@@ -116,6 +121,26 @@ class Service:
             async with self.database.session() as session, session.begin():
                 await updates.prune(session, utcnow() - timedelta(days=2))
             await asyncio.sleep(_MAINTENANCE_EVERY)
+
+
+def build_conversation(settings: Settings, *, clock: Clock = utcnow) -> Conversation:
+    """The conversation with every feature registered and the flows loaded and validated
+    (raises dialogues.flows.FlowError)."""
+    conversation = Conversation(
+        Texts.default(), CrisisNet.default(), dialogue_settings(settings), clock=clock
+    )
+    conversation.load_flows()
+    return conversation
+
+
+def dialogue_settings(settings: Settings) -> DialogueSettings:
+    configured = settings.dialogues.communities_file
+    return DialogueSettings(
+        crisis_lines=settings.crisis_lines,
+        directory=Directory.load(Path(configured) if configured else EXAMPLE_DIRECTORY),
+        flood_limit_per_minute=settings.dialogues.flood_limit_per_minute,
+        idle_restart=timedelta(hours=settings.dialogues.idle_restart_hours),
+    )
 
 
 def webhook_secret(settings: Settings) -> str:

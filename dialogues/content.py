@@ -1,4 +1,5 @@
-"""What the bot says, loaded from YAML files under dialogues/content/, in Danish and English.
+"""What the bot says outside the flows, loaded from dialogues/content/texts/*.yaml (one file
+per feature), in Danish and English.
 
 A text is a key with one entry per language. Placeholders are `{name}`; a missing
 placeholder value is a programming error and raises at once.
@@ -12,7 +13,7 @@ from string import Formatter
 
 import yaml
 
-CONTENT_DIR = Path(__file__).resolve().parent / "content"
+TEXTS_DIR = Path(__file__).resolve().parent / "content" / "texts"
 LANGUAGES = ("da", "en")
 
 
@@ -36,7 +37,7 @@ class Texts:
 
     @classmethod
     def default(cls) -> Texts:
-        return cls.load(CONTENT_DIR / "system.yaml")
+        return cls.load(*sorted(TEXTS_DIR.glob("*.yaml")))
 
     def __contains__(self, key: str) -> bool:
         return key in self._texts

@@ -1,32 +1,60 @@
 """The entry point of the conversation: one inbound message of one participant in, the
-replies out. Commands every person has live here; the flows build on it."""
+replies out. The order is fixed: the safety net first, on every message; then the flood
+limit; then features that take over a conversation (the volunteer relay); then commands,
+buttons, and the flows.
+
+Features (check-ins, handover) register their commands, button namespaces, node actions
+and entry points here, in one place, when the service is built.
+"""
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dialogues import flows
 from dialogues.content import LANGUAGES, Texts
+from dialogues.engine import Action, FlowEngine, Placeholder
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
-from storage import participants
-from storage.models import Participant, PendingErasure
-from storage.types import utcnow
+from dialogues.resources import CrisisLine, Directory, crisis_text
+from dialogues.safety import CrisisHit, CrisisNet
+from storage import conversations, events, participants
+from storage.models import ConversationState, Participant, PendingErasure
+from storage.types import Clock, utcnow
 
 LANGUAGE_NAMES = {"da": "Dansk", "en": "English"}
+WELCOME = "welcome.start"
+RETURNING = "welcome.again"
+MENU = "menu.start"
+CRISIS = "safety.crisis"
+WELCOME_BACK = "menu.welcome_back"
+
+
+@dataclass(frozen=True)
+class DialogueSettings:
+    crisis_lines: Sequence[CrisisLine]
+    directory: Directory
+    flood_limit_per_minute: int = 20
+    idle_restart: timedelta = timedelta(hours=24)
 
 
 @dataclass
 class Turn:
     """One inbound message being handled, inside the caller's transaction."""
 
+    conversation: Conversation
     session: AsyncSession
     participant: Participant
+    state: ConversationState
     inbound: Inbound
-    is_new: bool
+    channel: str
+    now: datetime
+    is_new: bool = False
     replies: list[Outbound] = field(default_factory=list)
     erased: bool = False
 
@@ -34,82 +62,240 @@ class Turn:
     def language(self) -> str:
         return self.participant.language
 
+    def say(self, key: str, *choices: Choice, **values: object) -> None:
+        text = self.conversation.texts.get(key, self.language, **values)
+        self.replies.append(Outbound(text, rows(*choices)))
+
+    def label(self, key: str) -> str:
+        return self.conversation.texts.get(key, self.language)
+
+    async def goto(self, ref: str) -> None:
+        """Move to a flow node and say what it says."""
+        await self.conversation.engine.enter(self, ref)
+
 
 Handler = Callable[[Turn], Awaitable[None]]
+Interceptor = Callable[[Turn], Awaitable[bool]]
 
 
 class Conversation:
-    """Routes a turn: commands, button presses, input the bot cannot use, then free text."""
+    """Routes a turn. Build it, let features register, then `load_flows()`."""
 
-    def __init__(self, texts: Texts) -> None:
+    def __init__(
+        self, texts: Texts, safety: CrisisNet, settings: DialogueSettings, *,
+        clock: Clock = utcnow,
+    ) -> None:
         self.texts = texts
-        self._commands: dict[str, Handler] = {
-            "start": self._start,
-            "help": self._help,
-            "privacy": self._privacy,
-            "forget": self._forget,
-            "language": self._language,
-        }
-        self._choices: dict[str, Handler] = {
-            "consent": self._consent,
-            "lang": self._set_language,
-            "forget": self._confirm_forget,
-        }
+        self.safety = safety
+        self.settings = settings
+        self.clock = clock
+        self._commands: dict[str, Handler] = {}
+        self._public: list[str] = []
+        self._choices: dict[str, Handler] = {}
+        self._interceptors: list[Interceptor] = []
+        self._actions: dict[str, Action] = {}
+        self._placeholders: dict[str, Placeholder] = {}
+        self._entry_points = {WELCOME, RETURNING, MENU, CRISIS, WELCOME_BACK}
+        self._engine: FlowEngine | None = None
+        self._register_own()
+
+    # -- registration ------------------------------------------------------------------
+    def command(self, name: str, handler: Handler, *, public: bool = True) -> None:
+        self._commands[name] = handler
+        if public:
+            self._public.append(name)
+
+    def choices(self, namespace: str, handler: Handler) -> None:
+        """Buttons whose data starts with "namespace:" go to `handler`."""
+        self._choices[namespace] = handler
+
+    def intercept(self, interceptor: Interceptor) -> None:
+        """Runs after the safety net and before everything else; True means handled."""
+        self._interceptors.append(interceptor)
+
+    def action(self, name: str, handler: Action) -> None:
+        self._actions[name] = handler
+
+    def placeholder(self, name: str, provide: Placeholder) -> None:
+        self._placeholders[name] = provide
+
+    def entry_point(self, ref: str) -> None:
+        """A node that code enters directly, so the validator counts it as reachable."""
+        self._entry_points.add(ref)
+
+    def load_flows(self, directory: Path = flows.FLOWS_DIR) -> flows.Library:
+        library = flows.load(
+            directory,
+            entry_points=self._entry_points,
+            placeholders=self._placeholders,
+            actions=self._actions,
+        )
+        self._engine = FlowEngine(library, self._actions, self._placeholders)
+        return library
+
+    @property
+    def engine(self) -> FlowEngine:
+        if self._engine is None:
+            raise RuntimeError("Conversation.load_flows() was not called")
+        return self._engine
 
     @property
     def commands(self) -> tuple[str, ...]:
         """Public commands, in the order menus list them."""
-        return tuple(self._commands)
+        return tuple(self._public)
 
-    async def handle(self, turn: Turn) -> None:
+    # -- handling ----------------------------------------------------------------------
+    async def handle(
+        self,
+        session: AsyncSession,
+        participant: Participant,
+        inbound: Inbound,
+        *,
+        channel: str,
+        is_new: bool,
+    ) -> Turn:
+        now = self.clock()
+        state = await conversations.load(session, participant.id, WELCOME)
+        idle = now - state.updated_at >= self.settings.idle_restart
+        turn = Turn(self, session, participant, state, inbound, channel, now, is_new)
+        await self._handle(turn, idle=idle and not is_new)
+        if not turn.erased:
+            state.updated_at = now
+        return turn
+
+    async def _handle(self, turn: Turn, *, idle: bool) -> None:
         inbound = turn.inbound
+        if inbound.text:
+            hit = self.safety.check(inbound.text)
+            if hit is not None:
+                await self._crisis(turn, hit)
+                return
+        if self._flooding(turn):
+            return
+        for interceptor in self._interceptors:
+            if await interceptor(turn):
+                return
         if inbound.kind is Kind.COMMAND:
-            handler = self._commands.get(inbound.command, self._unknown_command)
+            await self._commands.get(inbound.command, self._unknown_command)(turn)
         elif inbound.kind is Kind.CHOICE:
-            handler = self._choices.get(inbound.data.split(":", 1)[0], self._stale)
+            await self._choice(turn)
         elif inbound.kind is Kind.MEDIA:
-            handler = self._say("media")
+            turn.say("media")
         elif inbound.kind is Kind.EDITED:
-            handler = self._say("edited")
+            turn.say("edited")
         elif not inbound.text.strip():
             return  # nothing to answer: an empty message is ignored on purpose
         elif len(inbound.text) > MAX_TEXT:
-            handler = self._too_long
+            turn.say("too_long", limit=MAX_TEXT)
         else:
-            handler = self._free_text
-        await handler(turn)
+            await self._text(turn, idle=idle)
 
-    def say(self, turn: Turn, key: str, *choices: Choice, **values: object) -> None:
-        turn.replies.append(Outbound(self.texts.get(key, turn.language, **values), rows(*choices)))
+    async def _crisis(self, turn: Turn, hit: CrisisHit) -> None:
+        """Stop the flow and answer with care at once; record an event without text."""
+        turn.state.crisis_at = turn.now
+        await events.record(
+            turn.session, "crisis", hit.category, channel=turn.channel, language=turn.language
+        )
+        await turn.goto(CRISIS)
 
-    def _say(self, key: str) -> Handler:
-        async def handler(turn: Turn) -> None:
-            self.say(turn, key)
+    def _flooding(self, turn: Turn) -> bool:
+        """More than the limit in a minute: one calm slow-down message, then quiet until the
+        minute is over. The safety net has already run on every message."""
+        state, now = turn.state, turn.now
+        if state.flood_window_start is None or now - state.flood_window_start >= timedelta(
+            minutes=1
+        ):
+            state.flood_window_start, state.flood_count, state.flood_noticed = now, 0, False
+        state.flood_count += 1
+        if state.flood_count <= self.settings.flood_limit_per_minute:
+            return False
+        if not state.flood_noticed:
+            state.flood_noticed = True
+            turn.say("slow_down")
+        return True
 
-        return handler
+    async def _choice(self, turn: Turn) -> None:
+        data = turn.inbound.data
+        if data.startswith(flows.CHOICE_PREFIX):
+            if not await self.engine.on_choice(turn, data):
+                await self._stale(turn)
+            return
+        await self._choices.get(data.split(":", 1)[0], self._stale)(turn)
+
+    async def _text(self, turn: Turn, *, idle: bool) -> None:
+        if turn.participant.consented_at is None:
+            if turn.is_new or turn.state.flow != "welcome":
+                await turn.goto(WELCOME)
+                return
+        elif idle:
+            await turn.goto(WELCOME_BACK)
+            return
+        if not await self.engine.on_text(turn, turn.inbound.text):
+            self._fallback(turn)
+
+    def _fallback(self, turn: Turn) -> None:
+        """Reflect and offer the menu; never the same fallback twice in a row."""
+        options = self.engine.library.fallbacks
+        last = turn.state.last_fallback
+        index = (int(last) + 1) % len(options) if last and last.isdigit() else 0
+        turn.state.last_fallback = str(index)
+        menu = Choice(turn.label("menu_button"), "menu:open")
+        turn.replies.append(Outbound(options[index][turn.language], rows(menu)))
+
+    # -- the commands every person has --------------------------------------------------
+    def _register_own(self) -> None:
+        self.command("start", self._start)
+        self.command("help", self._help)
+        self.command("privacy", self._privacy)
+        self.command("forget", self._forget)
+        self.command("language", self._language)
+        self.command("menu", self._menu, public=False)
+        self.choices("lang", self._set_language)
+        self.choices("forget", self._confirm_forget)
+        self.choices("menu", self._menu)
+        self.placeholder("crisis_lines", self._crisis_lines)
+        self.placeholder("communities", self._communities)
+        self.action("consent", self._consent)
+        self.action("save_measure", self._save_measure)
 
     async def _start(self, turn: Turn) -> None:
-        choices = (
-            ()
-            if turn.participant.consented_at
-            else (Choice(self.texts.get("consent_button", turn.language), "consent"),)
-        )
-        self.say(turn, "greeting", *choices)
+        await turn.goto(RETURNING if turn.participant.consented_at else WELCOME)
+
+    async def _menu(self, turn: Turn) -> None:
+        await turn.goto(MENU if turn.participant.consented_at else WELCOME)
 
     async def _consent(self, turn: Turn) -> None:
         if turn.participant.consented_at is None:
-            turn.participant.consented_at = utcnow()
-        self.say(turn, "consent_thanks")
+            turn.participant.consented_at = turn.now
+            await events.record(
+                turn.session, "new_person", "", channel=turn.channel, language=turn.language
+            )
+
+    async def _save_measure(self, turn: Turn) -> None:
+        await conversations.save_measurement(turn.session, turn.participant.id, turn.state)
+
+    def _crisis_lines(self, turn: Turn) -> str:
+        return crisis_text(self.settings.crisis_lines, turn.language)
+
+    def _communities(self, turn: Turn) -> str:
+        answers = turn.state.answers
+        found = self.settings.directory.find(answers.get("interest"), answers.get("region"))
+        if not found:
+            return turn.label("communities_none")
+        listing = "\n".join(c.line(turn.language) for c in found)
+        if self.settings.directory.example_data:
+            listing = f"{turn.label('communities_example')}\n{listing}"
+        return listing
 
     async def _help(self, turn: Turn) -> None:
-        self.say(turn, "help")
+        turn.say("help")
 
     async def _privacy(self, turn: Turn) -> None:
-        self.say(turn, "privacy")
+        turn.say("privacy")
 
     async def _language(self, turn: Turn) -> None:
         buttons = [Choice(LANGUAGE_NAMES[lang], f"lang:{lang}") for lang in LANGUAGES]
-        self.say(turn, "language_prompt", *buttons)
+        turn.say("language_prompt", *buttons)
 
     async def _set_language(self, turn: Turn) -> None:
         language = turn.inbound.data.partition(":")[2]
@@ -117,7 +303,7 @@ class Conversation:
             await self._stale(turn)
             return
         turn.participant.language = language
-        self.say(turn, "language_set")
+        turn.say("language_set")
 
     async def _forget(self, turn: Turn) -> None:
         """Ask once; the buttons carry a one-time token so an old confirmation cannot erase."""
@@ -126,19 +312,16 @@ class Conversation:
         if pending is None:
             turn.session.add(PendingErasure(participant_id=turn.participant.id, token=token))
         else:
-            pending.token, pending.requested_at = token, utcnow()
-        self.say(
-            turn,
+            pending.token, pending.requested_at = token, turn.now
+        turn.say(
             "forget_confirm",
-            Choice(self.texts.get("forget_yes", turn.language), f"forget:yes:{token}"),
-            Choice(self.texts.get("forget_no", turn.language), f"forget:no:{token}"),
+            Choice(turn.label("forget_yes"), f"forget:yes:{token}"),
+            Choice(turn.label("forget_no"), f"forget:no:{token}"),
         )
 
     async def _confirm_forget(self, turn: Turn) -> None:
         _, answer, token = [*turn.inbound.data.split(":"), "", ""][:3]
-        pending = await turn.session.scalar(
-            select(PendingErasure).where(PendingErasure.participant_id == turn.participant.id)
-        )
+        pending = await turn.session.get(PendingErasure, turn.participant.id)
         if pending is None or not secrets.compare_digest(pending.token, token):
             await self._stale(turn)
             return
@@ -149,10 +332,10 @@ class Conversation:
             turn.replies.append(Outbound(self.texts.get("forget_done", language)))
         else:
             await turn.session.delete(pending)
-            self.say(turn, "forget_cancelled")
+            turn.say("forget_cancelled")
 
     async def _unknown_command(self, turn: Turn) -> None:
-        self.say(turn, "unknown_command")
+        turn.say("unknown_command")
 
     async def _stale(self, turn: Turn) -> None:
         turn.replies.append(self.stale(turn.language))
@@ -160,12 +343,3 @@ class Conversation:
     def stale(self, language: str) -> Outbound:
         """The answer to a button that no longer means anything."""
         return Outbound(self.texts.get("stale_button", language))
-
-    async def _too_long(self, turn: Turn) -> None:
-        self.say(turn, "too_long", limit=MAX_TEXT)
-
-    async def _free_text(self, turn: Turn) -> None:
-        if turn.is_new or turn.participant.consented_at is None:
-            await self._start(turn)
-            return
-        self.say(turn, "listening")

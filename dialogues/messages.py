@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Protocol
 
 # Telegram's limit for one message; the web chat applies the same.
 MAX_TEXT = 4096
@@ -60,3 +61,19 @@ class Outbound:
 def rows(*choices: Choice, per_row: int = 1) -> tuple[tuple[Choice, ...], ...]:
     """Lay out buttons `per_row` to a row."""
     return tuple(choices[i : i + per_row] for i in range(0, len(choices), per_row))
+
+
+class Delivery(StrEnum):
+    SENT = "sent"
+    BLOCKED = "blocked"  # the person blocked the bot (Telegram 403): stop writing to them
+    FAILED = "failed"  # anything else; the message did not arrive
+
+
+class Outbox(Protocol):
+    """How the domain writes first (a check-in, a relayed message) to a participant.
+
+    The running service supplies one that finds the participant's channel and address;
+    tests may supply a recording one. Rate limits and 429s are the outbox's business.
+    """
+
+    async def send(self, participant_id: int, message: Outbound) -> Delivery: ...

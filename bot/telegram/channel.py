@@ -18,7 +18,7 @@ from bot.core import Core, Envelope
 from bot.logs import correlation_id, new_correlation_id
 from bot.telegram.translate import inbound_of, markup_of
 from dialogues.content import LANGUAGES, Texts
-from dialogues.messages import Outbound
+from dialogues.messages import Delivery, Outbound
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,11 @@ class TelegramChannel:
             .token(settings.token.get())
             .base_url(f"{settings.api_url.rstrip('/')}/bot")
             .base_file_url(f"{settings.api_url.rstrip('/')}/file/bot")
-            .rate_limiter(AIORateLimiter(max_retries=5))
+            .rate_limiter(
+                AIORateLimiter(
+                    overall_max_rate=settings.max_messages_per_second, max_retries=5
+                )
+            )
         )
         if settings.mode == "webhook":
             builder = builder.updater(None)
@@ -153,7 +157,7 @@ class TelegramChannel:
             return
         if query is not None and query.message is not None:
             await self._quietly(query.edit_message_reply_markup(reply_markup=None))
-        await self.send(user_id, handled.replies, handled.pseudonym)
+        await self._reply(user_id, handled.replies, handled.pseudonym)
 
     async def _notify_group(self, chat_id: int, update_id: int) -> None:
         """Say once per group that snakkes only talks in private; otherwise stay silent."""
@@ -171,30 +175,36 @@ class TelegramChannel:
         elif chat.type != chat.PRIVATE and status == "member":
             await self._notify_group(chat.id, update.update_id)
 
-    async def send(self, chat_id: int, messages: list[Outbound], pseudonym: str) -> bool:
-        """Send in order; False if the person has blocked the bot (then they are marked).
+    async def deliver(self, address: str, message: Outbound) -> Delivery:
+        """Send one message to a chat (the Outbox's Sender).
 
         429s are waited out by the rate limiter; a network error is retried a few times;
         a time-out is not, since the message may have arrived.
         """
+        for attempt in range(1, _SEND_ATTEMPTS + 1):
+            try:
+                await self.application.bot.send_message(
+                    int(address), message.text, reply_markup=markup_of(message)
+                )
+            except Forbidden:
+                return Delivery.BLOCKED
+            except TimedOut:
+                log.warning("send timed out; not retried [%s]", correlation_id())
+                return Delivery.FAILED
+            except NetworkError as error:
+                if attempt == _SEND_ATTEMPTS or isinstance(error, BadRequest):
+                    raise
+                await asyncio.sleep(0.5 * attempt)
+            else:
+                return Delivery.SENT
+        return Delivery.FAILED  # pragma: no cover - the loop returns or raises
+
+    async def _reply(self, chat_id: int, messages: list[Outbound], pseudonym: str) -> None:
+        """Send the replies in order; stop at a block and mark the person unreachable."""
         for message in messages:
-            for attempt in range(1, _SEND_ATTEMPTS + 1):
-                try:
-                    await self.application.bot.send_message(
-                        chat_id, message.text, reply_markup=markup_of(message)
-                    )
-                    break
-                except Forbidden:
-                    await self.core.mark_unreachable(pseudonym)
-                    return False
-                except TimedOut:
-                    log.warning("send timed out; not retried [%s]", correlation_id())
-                    break
-                except NetworkError as error:
-                    if attempt == _SEND_ATTEMPTS or isinstance(error, BadRequest):
-                        raise
-                    await asyncio.sleep(0.5 * attempt)
-        return True
+            if await self.deliver(str(chat_id), message) is Delivery.BLOCKED:
+                await self.core.mark_unreachable(pseudonym)
+                return
 
     async def _quietly(self, call: Any) -> None:
         """For calls whose failure changes nothing for the person (answering a button press,

@@ -15,6 +15,7 @@ from bot.app import SERVICE, init_app
 from bot.config import Settings
 from bot.service import Service
 from tests.botapi import BotApiDouble
+from tests.clock import SteppingClock
 from tests.conftest import SettingsFactory
 
 TOKEN = "123456:TEST-TOKEN"
@@ -29,8 +30,9 @@ def free_port() -> int:
 class Snakkes:
     """One running instance of the service; `restart()` is a real stop and start."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: SteppingClock) -> None:
         self.settings = settings
+        self.clock = clock
         self._runner: web.AppRunner | None = None
 
     @property
@@ -43,7 +45,8 @@ class Snakkes:
         return self._runner.app[SERVICE]
 
     async def start(self) -> None:
-        runner = web.AppRunner(init_app(self.settings, poll_timeout=1), access_log=None)
+        app = init_app(self.settings, poll_timeout=1, clock=self.clock)
+        runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
         self._runner = runner
@@ -85,7 +88,7 @@ async def start_snakkes(
         if overrides.get("telegram_mode") == "webhook":
             environ["telegram_webhook_url"] = f"http://127.0.0.1:{port}/telegram/webhook"
         environ.update(overrides)
-        snakkes = Snakkes(make_settings(**environ))
+        snakkes = Snakkes(make_settings(**environ), SteppingClock())
         await snakkes.start()
         started.append(snakkes)
         return snakkes

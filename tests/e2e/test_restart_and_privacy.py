@@ -28,14 +28,12 @@ async def test_language_and_consent_survive_a_restart(
 
     await snakkes.restart()
 
-    double.send_text(ada, "I have nobody to talk to")
-    [reply] = await double.wait_for_messages(ada.chat_id)
-    # English, and not the greeting again: consent was remembered.
-    assert reply.text.startswith("Thank you for writing. I'm a bot")
     double.send_command(ada, "/start")
-    [greeting_again] = await double.wait_for_messages(ada.chat_id)
-    assert greeting_again.text.startswith("Hi 👋")
-    assert greeting_again.labels() == []  # consent is not asked twice
+    greeting_again, menu = await double.wait_for_messages(ada.chat_id, count=2)
+    # English, and consent is not asked twice.
+    assert greeting_again.text.startswith("Hi again 👋 I'm still snakkes – a bot")
+    assert menu.text == "What would you like?"
+    assert "Okay, that's fine" not in menu.labels()
 
 
 async def test_no_telegram_id_name_or_username_in_the_database_or_the_logs(
@@ -44,8 +42,23 @@ async def test_no_telegram_id_name_or_username_in_the_database_or_the_logs(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
     logs.configure("DEBUG")  # as `snakkes run` does, at the most talkative level
     caplog.set_level(logging.DEBUG)
+    try:
+        await _talk_and_scan(double, start_snakkes, tmp_path, caplog)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+async def _talk_and_scan(
+    double: BotApiDouble,
+    start_snakkes: StartSnakkes,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     snakkes = await start_snakkes()
     people = [
         double.user(first_name="Zeynep", username="zeynep_k_2009", language_code="da"),

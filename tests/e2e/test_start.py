@@ -78,13 +78,9 @@ async def test_commands_are_registered_in_danish_and_english(
     double: BotApiDouble, snakkes: Snakkes
 ) -> None:
     by_language = {language: cmds for (_, language), cmds in double.commands.items()}
-    assert [c["command"] for c in by_language["da"]] == [
-        "start",
-        "help",
-        "privacy",
-        "forget",
-        "language",
-    ]
+    names = [c["command"] for c in by_language["da"]]
+    assert names[:5] == ["start", "help", "privacy", "forget", "language"]
+    assert names == [c["command"] for c in by_language["en"]]
     assert by_language["da"][3]["description"] == "Slet alt om mig"
     assert by_language["en"][3]["description"] == "Delete everything about me"
 

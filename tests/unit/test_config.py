@@ -95,8 +95,13 @@ def test_webhook_mode_needs_https_on_telegrams_own_servers(tmp_path: Path) -> No
 
 
 def test_every_key_in_the_example_is_commented() -> None:
-    lines = EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines()
-    for index, line in enumerate(lines):
-        if "=" in line and not line.lstrip().startswith("#"):
-            before = lines[index - 1].strip()
-            assert before.startswith("#"), f"uncommented key: {line}"
+    """Each key has a comment above it: right above, or heading its group of lines."""
+    explained = False
+    for line in EXAMPLE_CONFIG.read_text(encoding="utf-8").splitlines():
+        stripped = line.strip()
+        if not stripped or stripped.startswith("["):
+            explained = False
+        elif stripped.startswith("#"):
+            explained = True
+        else:
+            assert explained, f"uncommented key: {line}"

@@ -1,27 +1,14 @@
-"""The tables. Every row about a person hangs off `participants` with ON DELETE CASCADE,
-so erasing the participant row erases everything about them (/forget)."""
+"""Participants, and the service's own bookkeeping of updates and groups."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, MetaData, String
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.types import UTCDateTime, utcnow
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy's own API
+from storage.models.base import Base
+from storage.types import utcnow
 
 
 class Participant(Base):
@@ -35,6 +22,8 @@ class Participant(Base):
     # The address to write back to (a Telegram chat id), sealed under the secret key.
     sealed_address: Mapped[bytes] = mapped_column(LargeBinary)
     language: Mapped[str] = mapped_column(String(2))
+    # The age band the person chose to tell (e.g. "15-17"), or None.
+    age_band: Mapped[str | None] = mapped_column(String(8))
     # Set once the person has seen and accepted what snakkes is (a bot, not therapy).
     consented_at: Mapped[datetime | None]
     reachable: Mapped[bool] = mapped_column(default=True)
