@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.logs import correlation_id, new_correlation_id
 from bot.service import Service
 from bot.telegram.channel import WEBHOOK_PATH
+from bot.webchat import routes as webchat
 from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ def init_app(
     app.cleanup_ctx.append(lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
+    webchat.add_routes(app, lambda app: app[SERVICE].web if SERVICE in app else None)
     return app
 
 

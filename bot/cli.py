@@ -7,7 +7,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -16,8 +18,10 @@ from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.service import build_conversation
 from dialogues.flows import FlowError
-from storage import migrate
+from storage import handover, migrate
 from storage.db import Database
+from storage.types import utcnow
+from volunteers import invites
 
 log = logging.getLogger("snakkes")
 
@@ -32,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
     dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
+    _volunteer_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = _settings(args.config)
@@ -44,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "dialogues":
         return _check_dialogues(settings)
+    if args.command == "volunteers":
+        return asyncio.run(_volunteers(settings, args))
     return _run(settings)
 
 
@@ -81,3 +88,85 @@ def _run(settings: Settings) -> int:
     web.run_app(init_app(settings), host=host, port=port, access_log=None, print=None)
     log.info("snakkes stopped")
     return 0
+
+
+def _volunteer_commands(commands: Any) -> None:
+    volunteers = commands.add_parser("volunteers", help="invite and manage volunteers")
+    actions = volunteers.add_subparsers(dest="action", required=True)
+    invite = actions.add_parser("invite", help="print a one-time invite code (last line)")
+    invite.add_argument("--org", required=True, help="the organisation's slug")
+    invite.add_argument("--role", choices=invites.ROLES, default="volunteer")
+    invite.add_argument("--expires", default="7d", help="valid for: 7d, 12h, 30m (default 7d)")
+    actions.add_parser("list", help="alias, organisation, role, active, last active")
+    deactivate = actions.add_parser("deactivate", help="stop a volunteer taking conversations")
+    deactivate.add_argument("alias")
+    deactivate.add_argument("--org", required=True, help="the organisation's slug")
+
+
+async def _volunteers(settings: Settings, args: argparse.Namespace) -> int:
+    slugs = {org.slug for org in settings.organisations}
+    if getattr(args, "org", None) is not None and args.org not in slugs:
+        known = ", ".join(sorted(slugs)) or "none"
+        print(f"snakkes: no organisation {args.org!r} in the config (known: {known})",
+              file=sys.stderr)
+        return 2
+    database = Database(settings.database.url)
+    try:
+        await migrate.upgrade(database)
+        if args.action == "invite":
+            try:
+                valid_for = invites.parse_duration(args.expires)
+            except ValueError as error:
+                print(f"snakkes: --expires: {error}", file=sys.stderr)
+                return 2
+            code = await create_invite(database, args.org, args.role, valid_for)
+            expires = (utcnow() + valid_for).strftime("%Y-%m-%d %H:%M UTC")
+            print(f"One-time {args.role} invite for {args.org}, valid until {expires}.")
+            print("The volunteer sends /volunteer CODE to the bot in a private chat. Code:")
+            print(code)
+            return 0
+        if args.action == "list":
+            for line in await list_volunteers(database):
+                print(line)
+            return 0
+        if await deactivate_volunteer(database, args.alias, args.org):
+            print(f"{args.alias} ({args.org}) is deactivated.")
+            return 0
+        print(f"snakkes: no volunteer {args.alias!r} at {args.org}", file=sys.stderr)
+        return 1
+    finally:
+        await database.close()
+
+
+async def create_invite(
+    database: Database, org: str, role: str, valid_for: timedelta
+) -> str:
+    """A one-time code; only its hash is stored."""
+    async with database.session() as session, session.begin():
+        return invites.create(session, org, role, now=utcnow(), valid_for=valid_for)
+
+
+async def list_volunteers(database: Database) -> list[str]:
+    """One line per volunteer: no ids, no addresses."""
+    async with database.session() as session:
+        rows = await handover.all_volunteers(session)
+    lines = [f"{'alias':<24} {'org':<16} {'role':<12} {'active':<7} last active"]
+    for row in rows:
+        active = "yes" if row.active else "no"
+        last = row.last_active_at.strftime("%Y-%m-%d %H:%M")
+        lines.append(f"{row.alias or '(joining)':<24} {row.org_slug:<16} {row.role:<12} "
+                     f"{active:<7} {last}")
+    return lines
+
+
+async def deactivate_volunteer(database: Database, alias: str, org: str) -> bool:
+    async with database.session() as session, session.begin():
+        rows = await handover.all_volunteers(session)
+        found = next(
+            (r for r in rows if r.org_slug == org and (r.alias or "").lower() == alias.lower()),
+            None,
+        )
+        if found is None:
+            return False
+        found.active, found.available = False, False
+        return True

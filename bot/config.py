@@ -13,11 +13,13 @@ import tomllib
 import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialogues.resources import CrisisLine
+from volunteers.organisations import AGE_BANDS, WEEKDAYS, Organisation, Span
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 LANGUAGES = ("da", "en")
@@ -107,10 +109,25 @@ class DialoguesSettings:
 
 
 @dataclass(frozen=True)
-class Organisation:
-    slug: str
-    name: str
-    languages: tuple[str, ...] = LANGUAGES
+class CheckinsSettings:
+    morning_hour: int = 9
+    afternoon_hour: int = 15
+    evening_hour: int = 19
+    quiet_start: str = "22:00"
+    quiet_end: str = "08:00"
+    grace_hours: int = 6
+    reminder_hours: int = 24
+    stale_claim_seconds: int = 300
+    tick_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class HandoverSettings:
+    wait_timeout_minutes: int = 10
+    idle_ask_minutes: int = 30
+    idle_close_minutes: int = 10
+    note_max_chars: int = 500
+    tick_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -125,6 +142,8 @@ class Settings:
     organisations: tuple[Organisation, ...]
     crisis_lines: tuple[CrisisLine, ...]
     source: str = "defaults"
+    checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
+    handover: HandoverSettings = field(default_factory=HandoverSettings)
 
     @property
     def secret_key(self) -> bytes:
@@ -139,6 +158,8 @@ _SECTIONS: dict[str, type] = {
     "web": WebSettings,
     "privacy": PrivacySettings,
     "dialogues": DialoguesSettings,
+    "checkins": CheckinsSettings,
+    "handover": HandoverSettings,
 }
 
 
@@ -160,7 +181,9 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
     }
     settings = Settings(
         **sections,
-        organisations=_organisations(raw.get("organisations", []), source),
+        organisations=_organisations(
+            raw.get("organisations", []), source, _zone(sections["service"], source)
+        ),
         # Crisis lines are never missing: a file without them gets the example's.
         crisis_lines=_crisis_lines(
             raw["crisis_lines"]
@@ -229,27 +252,111 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
     raise ConfigError(f"{where}: unsupported setting type {target!r}")  # pragma: no cover
 
 
-def _organisations(entries: Any, source: str) -> tuple[Organisation, ...]:
+def _zone(service: ServiceSettings, source: str) -> ZoneInfo:
+    try:
+        return service.zone
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{source}: [service] timezone is not a known time zone") from None
+
+
+def _organisations(entries: Any, source: str, zone: ZoneInfo) -> tuple[Organisation, ...]:
     if not isinstance(entries, list):
         raise ConfigError(f"{source}: organisations must be a list of [[organisations]] tables")
-    result: list[Organisation] = []
-    for index, entry in enumerate(entries):
-        where = f"{source}: [[organisations]] #{index + 1}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where} must be a table")
-        slug, name = entry.get("slug"), entry.get("name")
-        if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", slug):
-            raise ConfigError(f"{where} slug must be lower-case letters, digits and dashes")
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(f"{where} name must be a non-empty string")
-        languages = entry.get("languages", list(LANGUAGES))
-        if not isinstance(languages, list) or not set(languages) <= set(LANGUAGES):
-            raise ConfigError(f"{where} languages must be a list of {LANGUAGES}")
-        result.append(Organisation(slug=slug, name=name, languages=tuple(languages)))
+    result = [
+        _organisation(entry, f"{source}: [[organisations]] #{index + 1}", zone)
+        for index, entry in enumerate(entries)
+    ]
     slugs = [org.slug for org in result]
     if len(set(slugs)) != len(slugs):
         raise ConfigError(f"{source}: organisation slugs must be unique")
     return tuple(result)
+
+
+_ORGANISATION_KEYS = {
+    "slug", "name", "languages", "age_bands", "always_open", "hours", "closed_on",
+    "max_waiting", "capacity",
+}
+
+
+def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{where} must be a table")
+    for key in entry:
+        if key not in _ORGANISATION_KEYS:
+            raise ConfigError(f"{where} unknown key {key}")
+    slug, name = entry.get("slug"), entry.get("name")
+    if not isinstance(slug, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", slug):
+        raise ConfigError(f"{where} slug must be lower-case letters, digits and dashes")
+    where = f"{where} ({slug})"
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"{where} name must be a non-empty string")
+    languages = entry.get("languages", list(LANGUAGES))
+    if not isinstance(languages, list) or not languages or not set(languages) <= set(LANGUAGES):
+        raise ConfigError(f"{where} languages must be a list of {LANGUAGES}")
+    bands = entry.get("age_bands", list(AGE_BANDS))
+    if not isinstance(bands, list) or not bands or not set(bands) <= set(AGE_BANDS):
+        raise ConfigError(f"{where} age_bands must be a list of {AGE_BANDS}")
+    always_open = entry.get("always_open", False)
+    if not isinstance(always_open, bool):
+        raise ConfigError(f"{where} always_open must be true or false")
+    hours = _opening_hours(entry.get("hours", {}), where)
+    if not always_open and not any(hours):
+        raise ConfigError(f"{where} needs hours (e.g. mon = \"09:00-21:00\") or always_open")
+    counts = {}
+    for key, default in (("max_waiting", 20), ("capacity", 1)):
+        value = entry.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ConfigError(f"{where} {key} must be a whole number, 1 or more")
+        counts[key] = value
+    return Organisation(
+        slug=slug,
+        name=name,
+        languages=tuple(languages),
+        age_bands=tuple(bands),
+        always_open=always_open,
+        hours=hours,
+        closed_on=_closed_on(entry.get("closed_on", []), where),
+        max_waiting=counts["max_waiting"],
+        capacity=counts["capacity"],
+        zone=zone,
+    )
+
+
+def _opening_hours(table: Any, where: str) -> tuple[tuple[Span, ...], ...]:
+    """`{ mon = "09:00-21:00", sat = ["10:00-12:00", "13:00-16:00"] }`, by weekday."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} hours must be a table like {{ mon = \"09:00-21:00\" }}")
+    for day in table:
+        if day not in WEEKDAYS:
+            raise ConfigError(f"{where} hours: {day!r} is not one of {', '.join(WEEKDAYS)}")
+    result: list[tuple[Span, ...]] = []
+    for day in WEEKDAYS:
+        value = table.get(day, [])
+        texts = [value] if isinstance(value, str) else value
+        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+            raise ConfigError(f"{where} hours.{day} must be \"HH:MM-HH:MM\" or a list of them")
+        try:
+            result.append(tuple(Span.parse(text) for text in texts))
+        except ValueError as error:
+            raise ConfigError(f"{where} hours.{day}: {error}") from None
+    return tuple(result)
+
+
+def _closed_on(value: Any, where: str) -> frozenset[date]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where} closed_on must be a list of dates like \"2026-12-24\"")
+    days: set[date] = set()
+    for item in value:
+        if isinstance(item, date) and not isinstance(item, datetime):
+            days.add(item)  # TOML's own date literal
+            continue
+        try:
+            days.add(date.fromisoformat(str(item)))
+        except ValueError:
+            raise ConfigError(
+                f"{where} closed_on: {item!r} is not a date like 2026-12-24"
+            ) from None
+    return frozenset(days)
 
 
 def _crisis_lines(entries: Any, source: str) -> tuple[CrisisLine, ...]:
@@ -281,6 +388,8 @@ def _validate(settings: Settings) -> None:
     _validate_service(settings)
     _validate_telegram(settings)
     _validate_dialogues(settings)
+    _validate_checkins(settings)
+    _validate_handover(settings)
 
 
 def _validate_service(settings: Settings) -> None:
@@ -332,6 +441,30 @@ def _validate_dialogues(settings: Settings) -> None:
     path = settings.dialogues.communities_file
     if path and not Path(path).is_file():
         raise ConfigError(f"{src}: [dialogues] communities_file {path} does not exist")
+
+
+def _validate_checkins(settings: Settings) -> None:
+    src, ci = settings.source, settings.checkins
+    for name in ("morning_hour", "afternoon_hour", "evening_hour"):
+        if not 0 <= getattr(ci, name) <= 23:
+            raise ConfigError(f"{src}: [checkins] {name} must be an hour from 0 to 23")
+    for name in ("quiet_start", "quiet_end"):
+        if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", getattr(ci, name)):
+            raise ConfigError(f"{src}: [checkins] {name} must be a time of day as HH:MM")
+    for name in ("grace_hours", "reminder_hours", "stale_claim_seconds", "tick_seconds"):
+        if getattr(ci, name) < 1:
+            raise ConfigError(f"{src}: [checkins] {name} must be 1 or more")
+
+
+def _validate_handover(settings: Settings) -> None:
+    src, ho = settings.source, settings.handover
+    for name in (
+        "wait_timeout_minutes", "idle_ask_minutes", "idle_close_minutes", "tick_seconds"
+    ):
+        if getattr(ho, name) < 1:
+            raise ConfigError(f"{src}: [handover] {name} must be 1 or more")
+    if not 1 <= ho.note_max_chars <= 2000:
+        raise ConfigError(f"{src}: [handover] note_max_chars must be from 1 to 2000")
 
 
 def _with_generated_secret(settings: Settings) -> Settings:

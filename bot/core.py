@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 
 from dialogues.content import LANGUAGES
-from dialogues.conversation import Conversation
+from dialogues.conversation import AfterCommit, Conversation
 from dialogues.messages import Inbound, Kind, Outbound
 from storage import participants, updates
 from storage.crypto import Keyring
@@ -64,12 +64,23 @@ class Core:
         return base if base in LANGUAGES else self.default_language
 
     async def handle(self, envelope: Envelope) -> Handled:
+        handled, after_commit = await self._handle(envelope)
+        for work in after_commit:
+            try:
+                await work()
+            except Exception as error:
+                # Committed already: what is left is a message to someone else that did not
+                # go out; the runners' rounds catch up with the state (e.g. a block).
+                log.error("after-commit work failed: %s", type(error).__name__)
+        return handled
+
+    async def _handle(self, envelope: Envelope) -> tuple[Handled, list[AfterCommit]]:
         async with self.database.session() as session, session.begin():
             if envelope.update_key is not None and not await updates.claim(
                 session, envelope.channel, envelope.update_key
             ):
                 log.info("duplicate update ignored", extra={"channel": envelope.channel})
-                return Handled(duplicate=True)
+                return Handled(duplicate=True), []
             language = self.language_for(envelope.language_hint)
             participant, is_new = await participants.resolve(
                 session,
@@ -83,11 +94,12 @@ class Core:
                 create=envelope.inbound.kind is not Kind.CHOICE,
             )
             if participant is None:
-                return Handled(replies=[self.conversation.stale(language)])
+                return Handled(replies=[self.conversation.stale(language)]), []
             turn = await self.conversation.handle(
                 session, participant, envelope.inbound, channel=envelope.channel, is_new=is_new
             )
-            return Handled(replies=turn.replies, pseudonym=participant.pseudonym)
+            handled = Handled(replies=turn.replies, pseudonym=participant.pseudonym)
+            return handled, turn.after_commit
 
     async def claim_group_notice(self, channel: str, group_key: str, update_key: str) -> bool:
         """True when this group should get the one 'private chats only' notice."""

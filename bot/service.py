@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 import hmac
 import logging
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +16,26 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
 from bot.core import Core
+from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
+from bot.webchat.channel import WebChannel
+from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings
+from dialogues.messages import Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Directory
 from dialogues.safety import CrisisNet
-from storage import migrate, updates
+from scheduler import conversation as checkin_dialogue
+from scheduler.planning import Rules, parse_clock
+from scheduler.runner import CheckinRunner
+from storage import migrate, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
+from volunteers import conversation as handover_dialogue
+from volunteers.messages import Wording
+from volunteers.queue import Policy
+from volunteers.runner import HandoverRunner
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +49,10 @@ class Service:
     database: Database
     core: Core
     telegram: TelegramChannel | None = None
+    checkins: CheckinRunner | None = None
+    handovers: HandoverRunner | None = None
+    web: WebChannel | None = None
+    outbox: ChannelOutbox | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -46,12 +61,40 @@ class Service:
     ) -> Service:
         database = Database(settings.database.url)
         keyring = Keyring(settings.secret_key)
-        conversation = build_conversation(settings, clock=clock)
-        texts = conversation.texts
+        texts = Texts.default()
+        outbox = ChannelOutbox(database, keyring)
+        runner = CheckinRunner(
+            database,
+            outbox,
+            texts,
+            checkin_rules(settings),
+            clock=clock,
+            tick_seconds=settings.checkins.tick_seconds,
+        )
+        handovers = HandoverRunner(
+            database,
+            outbox,
+            handover_wording(settings, texts),
+            handover_policy(settings),
+            clock=clock,
+            tick_seconds=settings.handover.tick_seconds,
+        )
+        conversation = build_conversation(
+            settings,
+            texts=texts,
+            clock=clock,
+            on_checkin_planned=runner.expect,
+            outbox=outbox,
+            on_handover_blocked=handovers.wake,
+        )
         core = Core(
             database, keyring, conversation, default_language=settings.service.default_language
         )
-        service = cls(settings, database, core)
+        service = cls(
+            settings, database, core, checkins=runner, handovers=handovers, outbox=outbox
+        )
+        service.web = WebChannel(core)
+        outbox.register("web", service.web)
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
                 settings.telegram,
@@ -61,6 +104,7 @@ class Service:
                 webhook_secret=webhook_secret(settings),
                 poll_timeout=poll_timeout,
             )
+            outbox.register("telegram", service.telegram)
         return service
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
@@ -72,6 +116,18 @@ class Service:
     async def start(self) -> None:
         await migrate.upgrade(self.database)
         self.spawn(self._maintain(), "maintenance")
+        try:
+            await self._start_channels()
+        finally:
+            # After the channels, so the first rounds (check-ins missed while down, telling
+            # people in a handover that nothing was lost) send through what is running. The
+            # web chat needs no channel to start: it keeps messages until they are fetched.
+            if self.checkins is not None:
+                await self.checkins.start()
+            if self.handovers is not None:
+                await self.handovers.start()
+
+    async def _start_channels(self) -> None:
         if self.telegram is None:
             log.warning(
                 "Telegram is off: no bot token. Set [telegram] token in config.toml or "
@@ -89,6 +145,10 @@ class Service:
             self.spawn(self._retry_telegram(self.telegram), "telegram-start")
 
     async def stop(self) -> None:
+        if self.handovers is not None:
+            await self.handovers.stop()
+        if self.checkins is not None:
+            await self.checkins.stop()
         if self.telegram is not None and self.telegram.state != "stopped":
             await self.telegram.stop()
         for task in list(self._tasks):
@@ -116,21 +176,58 @@ class Service:
                 channel.state = "unavailable"
 
     async def _maintain(self) -> None:
-        """Hourly housekeeping: forget update ids Telegram will no longer redeliver."""
+        """Hourly housekeeping: forget update ids Telegram will no longer redeliver, and web
+        chat messages whose browser session has expired."""
         while True:
+            now = utcnow()
             async with self.database.session() as session, session.begin():
-                await updates.prune(session, utcnow() - timedelta(days=2))
+                await updates.prune(session, now - timedelta(days=2))
+                await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
 
-def build_conversation(settings: Settings, *, clock: Clock = utcnow) -> Conversation:
+def build_conversation(
+    settings: Settings,
+    *,
+    texts: Texts | None = None,
+    clock: Clock = utcnow,
+    on_checkin_planned: Callable[[datetime], None] | None = None,
+    outbox: Outbox | None = None,
+    on_handover_blocked: Callable[[], None] | None = None,
+) -> Conversation:
     """The conversation with every feature registered and the flows loaded and validated
     (raises dialogues.flows.FlowError)."""
     conversation = Conversation(
-        Texts.default(), CrisisNet.default(), dialogue_settings(settings), clock=clock
+        texts or Texts.default(), CrisisNet.default(), dialogue_settings(settings), clock=clock
+    )
+    checkin_dialogue.register(
+        conversation, checkin_rules(settings), on_planned=on_checkin_planned
+    )
+    handover_dialogue.register(
+        conversation,
+        handover_policy(settings),
+        handover_wording(settings, conversation.texts),
+        outbox=outbox,
+        on_blocked=on_handover_blocked,
     )
     conversation.load_flows()
     return conversation
+
+
+def handover_policy(settings: Settings) -> Policy:
+    ho = settings.handover
+    return Policy(
+        organisations=settings.organisations,
+        wait_timeout=timedelta(minutes=ho.wait_timeout_minutes),
+        idle_ask=timedelta(minutes=ho.idle_ask_minutes),
+        idle_close=timedelta(minutes=ho.idle_close_minutes),
+        note_max_chars=ho.note_max_chars,
+        retention=timedelta(hours=settings.privacy.message_retention_hours),
+    )
+
+
+def handover_wording(settings: Settings, texts: Texts) -> Wording:
+    return Wording(texts, settings.crisis_lines, settings.service.zone)
 
 
 def dialogue_settings(settings: Settings) -> DialogueSettings:
@@ -140,6 +237,23 @@ def dialogue_settings(settings: Settings) -> DialogueSettings:
         directory=Directory.load(Path(configured) if configured else EXAMPLE_DIRECTORY),
         flood_limit_per_minute=settings.dialogues.flood_limit_per_minute,
         idle_restart=timedelta(hours=settings.dialogues.idle_restart_hours),
+    )
+
+
+def checkin_rules(settings: Settings) -> Rules:
+    ci = settings.checkins
+    return Rules(
+        zone=settings.service.zone,
+        slots={
+            "morning": time(ci.morning_hour),
+            "afternoon": time(ci.afternoon_hour),
+            "evening": time(ci.evening_hour),
+        },
+        quiet_start=parse_clock(ci.quiet_start),
+        quiet_end=parse_clock(ci.quiet_end),
+        grace=timedelta(hours=ci.grace_hours),
+        reminder_after=timedelta(hours=ci.reminder_hours),
+        stale_after=timedelta(seconds=ci.stale_claim_seconds),
     )
 
 

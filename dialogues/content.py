@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from string import Formatter
+from typing import Any
 
 import yaml
 
@@ -52,7 +53,7 @@ class Texts:
 
 def _read(path: Path) -> dict[str, dict[str, str]]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
     except (OSError, yaml.YAMLError) as error:
         raise ContentError(f"{path.name}: cannot be read: {error}") from None
     if not isinstance(data, dict):
@@ -66,3 +67,10 @@ def _read(path: Path) -> dict[str, dict[str, str]]:
                 raise ContentError(f"{path.name}: text '{key}' ({language}) is empty")
         result[str(key)] = {lang: text.strip() for lang, text in value.items()}
     return result
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a content file with libyaml's C loader when available (start-up parses a lot of
+    YAML), else the pure-Python safe loader; both load plain data only."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=loader)  # noqa: S506 - safe loaders

@@ -57,6 +57,8 @@ class Turn:
     is_new: bool = False
     replies: list[Outbound] = field(default_factory=list)
     erased: bool = False
+    # Work for after the turn's transaction commits (messages to other people: the relay).
+    after_commit: list[AfterCommit] = field(default_factory=list)
 
     @property
     def language(self) -> str:
@@ -73,9 +75,17 @@ class Turn:
         """Move to a flow node and say what it says."""
         await self.conversation.engine.enter(self, ref)
 
+    def later(self, work: AfterCommit) -> None:
+        """Run `work` once this turn is committed (never inside its transaction; a failure
+        there is logged, the turn stands)."""
+        self.after_commit.append(work)
 
+
+AfterCommit = Callable[[], Awaitable[None]]
 Handler = Callable[[Turn], Awaitable[None]]
 Interceptor = Callable[[Turn], Awaitable[bool]]
+CrisisListener = Callable[[Turn, CrisisHit], Awaitable[None]]
+Screen = Callable[[Turn], Awaitable[bool]]
 
 
 class Conversation:
@@ -93,6 +103,8 @@ class Conversation:
         self._public: list[str] = []
         self._choices: dict[str, Handler] = {}
         self._interceptors: list[Interceptor] = []
+        self._crisis_listeners: list[CrisisListener] = []
+        self._safety_exempt: list[Screen] = []
         self._actions: dict[str, Action] = {}
         self._placeholders: dict[str, Placeholder] = {}
         self._entry_points = {WELCOME, RETURNING, MENU, CRISIS, WELCOME_BACK}
@@ -112,6 +124,16 @@ class Conversation:
     def intercept(self, interceptor: Interceptor) -> None:
         """Runs after the safety net and before everything else; True means handled."""
         self._interceptors.append(interceptor)
+
+    def on_crisis(self, listener: CrisisListener) -> None:
+        """Hears of each crisis hit, after the crisis answer is prepared (so that answer
+        stays the first thing the person receives)."""
+        self._crisis_listeners.append(listener)
+
+    def exempt_from_safety(self, screen: Screen) -> None:
+        """True from `screen` means this person's words are not about themselves (a
+        volunteer writing to a young person): the safety net does not answer them."""
+        self._safety_exempt.append(screen)
 
     def action(self, name: str, handler: Action) -> None:
         self._actions[name] = handler
@@ -158,6 +180,8 @@ class Conversation:
         state = await conversations.load(session, participant.id, WELCOME)
         idle = now - state.updated_at >= self.settings.idle_restart
         turn = Turn(self, session, participant, state, inbound, channel, now, is_new)
+        if (is_new or idle) and not await self._exempt(turn):
+            await self._record_conversation(turn)
         await self._handle(turn, idle=idle and not is_new)
         if not turn.erased:
             state.updated_at = now
@@ -167,7 +191,7 @@ class Conversation:
         inbound = turn.inbound
         if inbound.text:
             hit = self.safety.check(inbound.text)
-            if hit is not None:
+            if hit is not None and not await self._exempt(turn):
                 await self._crisis(turn, hit)
                 return
         if self._flooding(turn):
@@ -190,13 +214,39 @@ class Conversation:
         else:
             await self._text(turn, idle=idle)
 
+    async def _record_conversation(self, turn: Turn) -> None:
+        """A bot conversation begins with a person's first message, or their first after
+        `idle_restart` of quiet ("again": the person is returning). Volunteers, whose words
+        go to a young person, are not counted."""
+        await events.record(
+            turn.session,
+            "bot_conversation",
+            "first" if turn.is_new else "again",
+            channel=turn.channel,
+            language=turn.language,
+            at=turn.now,
+        )
+
     async def _crisis(self, turn: Turn, hit: CrisisHit) -> None:
         """Stop the flow and answer with care at once; record an event without text."""
         turn.state.crisis_at = turn.now
         await events.record(
-            turn.session, "crisis", hit.category, channel=turn.channel, language=turn.language
+            turn.session,
+            "crisis",
+            hit.category,
+            channel=turn.channel,
+            language=turn.language,
+            at=turn.now,
         )
         await turn.goto(CRISIS)
+        for listener in self._crisis_listeners:
+            await listener(turn, hit)
+
+    async def _exempt(self, turn: Turn) -> bool:
+        for screen in self._safety_exempt:
+            if await screen(turn):
+                return True
+        return False
 
     def _flooding(self, turn: Turn) -> bool:
         """More than the limit in a minute: one calm slow-down message, then quiet until the
@@ -268,11 +318,18 @@ class Conversation:
         if turn.participant.consented_at is None:
             turn.participant.consented_at = turn.now
             await events.record(
-                turn.session, "new_person", "", channel=turn.channel, language=turn.language
+                turn.session,
+                "new_person",
+                "",
+                channel=turn.channel,
+                language=turn.language,
+                at=turn.now,
             )
 
     async def _save_measure(self, turn: Turn) -> None:
-        await conversations.save_measurement(turn.session, turn.participant.id, turn.state)
+        await conversations.save_measurement(
+            turn.session, turn.participant.id, turn.state, now=turn.now
+        )
 
     def _crisis_lines(self, turn: Turn) -> str:
         return crisis_text(self.settings.crisis_lines, turn.language)

@@ -42,7 +42,12 @@ class FlowEngine:
             turn.state.flow, turn.state.node = ref.split(".", 1)
             if node.topic:
                 await events.record(
-                    turn.session, "topic", node.topic, channel=turn.channel, language=turn.language
+                    turn.session,
+                    "topic",
+                    node.topic,
+                    channel=turn.channel,
+                    language=turn.language,
+                    at=turn.now,
                 )
             self._say(turn, node)
             if node.action:
@@ -95,6 +100,14 @@ class FlowEngine:
             turn.state.answers = {**turn.state.answers, key: value}
             if key == "age_band":
                 turn.participant.age_band = str(value)
+                await events.record(
+                    turn.session,
+                    "age_band",
+                    str(value),
+                    channel=turn.channel,
+                    language=turn.language,
+                    at=turn.now,
+                )
         await self.enter(turn, choice.goto)
 
     def _say(self, turn: Turn, node: Node) -> None:

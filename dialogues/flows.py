@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from dialogues.content import LANGUAGES
+from dialogues.content import LANGUAGES, read_yaml
 from dialogues.matching import Keywords
 from dialogues.messages import MAX_TEXT
 from dialogues.resources import INTERESTS, REGIONS
@@ -185,7 +185,7 @@ class _Loader:
 
     def _read(self, path: Path) -> dict[str, Any] | None:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = read_yaml(path)
         except (OSError, yaml.YAMLError) as error:
             self.problems.append(f"{path.name}: cannot be read: {error}")
             return None

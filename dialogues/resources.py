@@ -7,9 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from dialogues.content import LANGUAGES
+from dialogues.content import LANGUAGES, read_yaml
 
 EXAMPLE_DIRECTORY = Path(__file__).resolve().parent / "communities.example.yaml"
 REGIONS = ("hovedstaden", "sjaelland", "syddanmark", "midtjylland", "nordjylland", "online")
@@ -54,7 +52,7 @@ class Directory:
     @classmethod
     def load(cls, path: Path) -> Directory:
         """Read and check a directory file; ValueError names the file and the entry."""
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = read_yaml(path)
         if not isinstance(data, dict) or not isinstance(data.get("communities"), list):
             raise ValueError(f"{path.name}: needs a list 'communities'")
         entries = []

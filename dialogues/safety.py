@@ -53,6 +53,7 @@ from typing import Any, Final
 
 import yaml
 
+from dialogues.content import read_yaml
 from dialogues.text import fold_word, normalize
 
 __all__ = ["CATEGORIES", "CrisisHit", "CrisisNet"]
@@ -271,7 +272,7 @@ class CrisisNet:
     @classmethod
     def from_file(cls, path: Path) -> CrisisNet:
         try:
-            data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            data = read_yaml(Path(path))
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
             raise ValueError(f"{path}: cannot be read as YAML: {error}") from None
         return cls(data, source=str(path))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ConversationState, Measurement
@@ -29,7 +31,11 @@ async def load(session: AsyncSession, participant_id: int, start: str) -> Conver
 
 
 async def save_measurement(
-    session: AsyncSession, participant_id: int, state: ConversationState
+    session: AsyncSession,
+    participant_id: int,
+    state: ConversationState,
+    *,
+    now: datetime | None = None,
 ) -> Measurement | None:
     """Store the measure answers collected in `state` (0 = skipped) and clear them; nothing
     is stored when every question was skipped."""
@@ -39,6 +45,8 @@ async def save_measurement(
     state.answers = answers
     if all(value is None for value in values.values()):
         return None
-    measurement = Measurement(participant_id=participant_id, context=context, **values)
+    measurement = Measurement(
+        participant_id=participant_id, context=context, taken_at=now or utcnow(), **values
+    )
     session.add(measurement)
     return measurement

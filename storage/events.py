@@ -23,6 +23,7 @@ async def record(
     channel: str,
     language: str,
     at: datetime | None = None,
+    value: int | None = None,
 ) -> None:
     session.add(
         StatEvent(
@@ -31,5 +32,6 @@ async def record(
             channel=channel,
             language=language,
             hour=to_hour(at or utcnow()),
+            value=value,
         )
     )

@@ -1,16 +1,25 @@
 """The tables, one module per area; importing this package registers them all."""
 
 from storage.models.base import Base
+from storage.models.checkins import Checkin
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
+from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
+from storage.models.webchat import WebchatMessage
 
 __all__ = [
     "Base",
+    "Checkin",
     "ConversationState",
     "GroupNotice",
+    "Handover",
+    "Invite",
     "Measurement",
     "Participant",
     "PendingErasure",
     "ProcessedUpdate",
+    "RelayMessage",
     "StatEvent",
+    "Volunteer",
+    "WebchatMessage",
 ]

@@ -64,3 +64,5 @@ class StatEvent(Base):
     channel: Mapped[str] = mapped_column(String(16))
     language: Mapped[str] = mapped_column(String(2))
     hour: Mapped[datetime]
+    # A measured amount where the kind has one (a wait or a length in seconds), else None.
+    value: Mapped[int | None]

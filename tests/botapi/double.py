@@ -223,6 +223,10 @@ class BotApiDouble(Players):
         return [await self.deliver_webhook(update) for update in self._state.deliverable()]
 
     # ------------------------------------------------------------------ failure control
+    def on_sent(self, listener: Callable[[SentMessage], None]) -> None:
+        """Call `listener` with every message the bot sends or edits, as it arrives."""
+        self._state.sent_listeners.append(listener)
+
     def block(self, user: FakeUser) -> None:
         """From now on the bot's sends to ``user`` get 403 "bot was blocked by the user"."""
         self._state.blocked.add(user.chat_id)

@@ -107,19 +107,20 @@ def _visible_text(params: JSON) -> tuple[str, str, str | None]:
 def _record(
     state: BotState, message: JSON, raw_text: str, parse_mode: str | None, method: str
 ) -> None:
-    state.sent.append(
-        SentMessage(
-            chat_id=message["chat"]["id"],
-            message_id=message["message_id"],
-            text=message.get("text", ""),
-            raw_text=raw_text,
-            parse_mode=parse_mode,
-            reply_markup=message.get("reply_markup"),
-            raw=dict(message),
-            edited="edit_date" in message,
-            method=method,
-        )
+    sent = SentMessage(
+        chat_id=message["chat"]["id"],
+        message_id=message["message_id"],
+        text=message.get("text", ""),
+        raw_text=raw_text,
+        parse_mode=parse_mode,
+        reply_markup=message.get("reply_markup"),
+        raw=dict(message),
+        edited="edit_date" in message,
+        method=method,
     )
+    state.sent.append(sent)
+    for listener in state.sent_listeners:
+        listener(sent)
     state.signal.fire()
 
 

@@ -96,6 +96,8 @@ class BotState:
         self.bot_messages: set[tuple[int, int]] = set()
         self._message_ids: Counter[int] = Counter()
         self.sent: list[SentMessage] = []
+        # Called with each message the bot sends or edits (benchmarks time replies with it).
+        self.sent_listeners: list[Callable[[SentMessage], None]] = []
         self.deleted: list[tuple[int, int]] = []
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}

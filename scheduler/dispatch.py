@@ -1,0 +1,280 @@
+"""One round of check-ins: settle what is past saving, keep quiet hours, then claim what is
+due and send it, each row exactly once (see storage/checkins.py for the claim protocol).
+
+The only write before a send is the take-over into "sending", committed before the send,
+so a crash right after it can never lead to a second send. The outcomes of a batch are
+written together afterwards: a crash before that leaves the rows "sending", which later
+rounds record as 'uncertain' and never send again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dialogues.content import Texts
+from dialogues.messages import Delivery, Outbound, Outbox
+from scheduler import messages
+from scheduler.pacing import Pacer
+from scheduler.planning import Rules
+from storage import checkins, events
+from storage.checkins import ASK, CHECKIN, REMINDER, Claimed, Recipient, Sending
+from storage.db import Database
+from storage.models import Checkin
+from storage.types import Clock
+
+log = logging.getLogger(__name__)
+
+ASK_AFTER_UNANSWERED = 3
+MAX_ATTEMPTS = 5
+_RETRY_AFTER = timedelta(seconds=30)
+_PAGE = 200  # rows settled per transaction
+
+
+@dataclass(frozen=True)
+class Outcome:
+    row: Sending
+    kind: str  # what was sent: a reminder may have become the question
+    person: Recipient
+    delivery: Delivery | None  # None: the send raised before anything reached the person
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        database: Database,
+        outbox: Outbox,
+        texts: Texts,
+        rules: Rules,
+        *,
+        clock: Clock,
+        batch_size: int = 50,
+        concurrency: int = 8,
+        pacer: Pacer | None = None,
+    ) -> None:
+        self.database = database
+        self.outbox = outbox
+        self.texts = texts
+        self.rules = rules
+        self.clock = clock
+        self.batch_size = batch_size
+        self.concurrency = concurrency
+        self.pacer = pacer or Pacer()
+        self.stopping = False
+        self.tokens: set[str] = set()  # claims in hand, given back on stop
+        self.sent = 0  # messages this instance delivered, for logs and tests
+
+    async def run(self) -> None:
+        now = self.clock()
+        await self._settle_overdue(now)
+        if self.rules.is_quiet(now):
+            await self._defer_quiet(now)
+            return
+        while not self.stopping:
+            token, now = uuid.uuid4().hex, self.clock()
+            async with self.database.session() as session, session.begin():
+                claims = await checkins.claim_due(
+                    session,
+                    now=now,
+                    stale_before=now - self.rules.stale_after,
+                    token=token,
+                    limit=self.batch_size,
+                )
+                people = await checkins.recipients(session, {c.participant_id for c in claims})
+            if not claims:
+                return
+            self.tokens.add(token)
+            await self._send_batch(claims, people, token)
+            self.tokens.discard(token)
+
+    async def release(self) -> None:
+        async with self.database.session() as session, session.begin():
+            for token in self.tokens:
+                await checkins.release(session, token)
+        self.tokens.clear()
+
+    # -- past saving, and quiet hours ------------------------------------------------------
+    async def _settle_overdue(self, now: datetime) -> None:
+        """Check-ins later than the grace period are missed (the next one is planned); a
+        send abandoned half-way by a dead instance is 'uncertain' and never repeated."""
+        while True:
+            async with self.database.session() as session, session.begin():
+                rows = await checkins.overdue(
+                    session,
+                    late_before=now - self.rules.grace,
+                    stale_before=now - self.rules.stale_after,
+                    limit=_PAGE,
+                )
+                people = await checkins.recipients(session, {r.participant_id for r in rows})
+                for row in rows:
+                    if row.status == checkins.SENDING:
+                        log.warning("a check-in send was interrupted; not repeated")
+                        row.status = checkins.UNCERTAIN
+                    else:
+                        row.status = checkins.MISSED
+                        person = people.get(row.participant_id)
+                        if person is not None:
+                            await _record(session, person, "checkin_missed", row.kind, now)
+                    self._plan_next(session, row, now)
+            if len(rows) < _PAGE:
+                return
+
+    async def _defer_quiet(self, now: datetime) -> None:
+        """Nothing is sent in quiet hours: what is due moves to their end."""
+        end = self.rules.outside_quiet(now)
+        while True:
+            async with self.database.session() as session, session.begin():
+                rows = await checkins.due_now(session, now, limit=_PAGE)
+                for row in rows:
+                    row.due_at = end
+            if len(rows) < _PAGE:
+                return
+
+    # -- sending ---------------------------------------------------------------------------
+    async def _send_batch(
+        self, claims: list[Claimed], people: dict[int, Recipient], token: str
+    ) -> None:
+        """Send in waves of `concurrency`: each wave is taken over in one transaction just
+        before it is sent (a crash can leave at most one wave 'uncertain', as with one
+        take-over per send, for a fraction of the commits). The pacer and the channel's rate
+        limiter space the sends; every outcome is written once the batch is done, even
+        when something failed badly."""
+        outcomes: list[Outcome] = []
+        try:
+            for start in range(0, len(claims), self.concurrency):
+                if self.stopping:
+                    return
+                wave = [c.id for c in claims[start : start + self.concurrency]]
+                async with self.database.engine.begin() as connection:
+                    rows = await checkins.begin_send(connection, wave, token, self.clock())
+                async with asyncio.TaskGroup() as group:
+                    tasks = [
+                        group.create_task(self._send(row, people.get(row.participant_id)))
+                        for row in rows
+                    ]
+                outcomes += [outcome for task in tasks if (outcome := task.result())]
+        finally:
+            await self._settle(outcomes)
+
+    async def _send(self, row: Sending, person: Recipient | None) -> Outcome | None:
+        if row.kind == CHECKIN and person is not None and person.reachable:
+            message, kind = messages.checkin(self.texts, person.language, row.id), CHECKIN
+        else:
+            async with self.database.session() as session, session.begin():
+                composed = await self._compose(session, row, person)
+            if composed is None or person is None:
+                return None
+            message, kind = composed
+        try:
+            async with self.pacer.turn(row.participant_id):
+                delivery: Delivery | None = await self.outbox.send(row.participant_id, message)
+        except Exception as error:
+            # Raised before anything reached the person (a 429 beyond the retries, the
+            # network): tried again a little later, a few times.
+            log.warning("check-in send failed: %s; retried later", type(error).__name__)
+            delivery = None
+        if delivery is Delivery.SENT:
+            self.sent += 1
+        return Outcome(row, kind, person, delivery)
+
+    async def _compose(
+        self, session: AsyncSession, row: Sending, person: Recipient | None
+    ) -> tuple[Outbound, str] | None:
+        """The message for a row and its kind, or None (and the row settled) when nothing
+        is to be sent."""
+        if person is None or not person.reachable:
+            await checkins.settle(session, row.id, checkins.BLOCKED)
+            await checkins.stop_all(session, row.participant_id, status=checkins.BLOCKED)
+            return None
+        kind = row.kind
+        if kind == REMINDER:
+            parent = await session.get(Checkin, row.follows_id) if row.follows_id else None
+            if (
+                parent is None
+                or parent.status != checkins.SENT
+                or parent.sent_at is None
+                or await checkins.sent_since(session, row.participant_id, parent.sent_at)
+            ):
+                # Answered, or a newer check-in went out: the reminder is moot.
+                await checkins.settle(session, row.id, checkins.CANCELLED)
+                return None
+            streak = await checkins.unanswered_in_a_row(session, row.participant_id)
+            if streak >= ASK_AFTER_UNANSWERED and not await checkins.asked_without_answer(
+                session, row.participant_id
+            ):
+                kind = ASK  # the question takes the reminder's place
+                await checkins.settle(session, row.id, checkins.SENDING, kind=ASK)
+        compose = {CHECKIN: messages.checkin, REMINDER: messages.reminder, ASK: messages.ask}
+        return compose[kind](self.texts, person.language, row.id), kind
+
+    # -- outcomes --------------------------------------------------------------------------
+    async def _settle(self, outcomes: list[Outcome]) -> None:
+        if not outcomes:
+            return
+        now = self.clock()
+        async with self.database.session() as session, session.begin():
+            sent = [o for o in outcomes if o.delivery is Delivery.SENT]
+            recorded = await checkins.mark_sent(session, [o.row.id for o in sent], now)
+            for outcome in sent:
+                if outcome.row.id in recorded:
+                    await self._after_sent(session, outcome, now)
+            for outcome in outcomes:
+                if outcome.delivery is not Delivery.SENT:
+                    await self._after_not_sent(session, outcome, now)
+
+    async def _after_sent(self, session: AsyncSession, outcome: Outcome, now: datetime) -> None:
+        row = outcome.row
+        if outcome.kind == CHECKIN:
+            checkins.add(
+                session,
+                row.participant_id,
+                self.rules.reminder_due(now),
+                kind=REMINDER,
+                follows_id=row.id,
+            )
+            self._plan_next(session, row, now)
+        elif outcome.kind == ASK:
+            await checkins.pause_all(session, row.participant_id)
+        await _record(session, outcome.person, "checkin_sent", outcome.kind, now)
+
+    async def _after_not_sent(
+        self, session: AsyncSession, outcome: Outcome, now: datetime
+    ) -> None:
+        row = outcome.row
+        if outcome.delivery is Delivery.BLOCKED:
+            if await checkins.settle(session, row.id, checkins.BLOCKED):
+                await checkins.stop_all(session, row.participant_id, status=checkins.BLOCKED)
+                await _record(session, outcome.person, "checkin_blocked", row.kind, now)
+        elif outcome.delivery is not None or row.attempts >= MAX_ATTEMPTS:
+            # Failed for good, or it may have arrived (a time-out): never repeated.
+            if await checkins.settle(session, row.id, checkins.FAILED):
+                self._plan_next(session, row, now)
+        else:
+            await checkins.settle(
+                session,
+                row.id,
+                checkins.PLANNED,
+                claimed_by=None,
+                claimed_at=None,
+                due_at=now + _RETRY_AFTER * row.attempts,
+            )
+
+    def _plan_next(self, session: AsyncSession, row: Checkin | Sending, now: datetime) -> None:
+        """A weekly check-in that is done plans next week's, in the same transaction."""
+        if row.kind != CHECKIN or row.weekday is None or not row.slot:
+            return
+        due = self.rules.next_weekly(row.weekday, row.slot, after=max(now, row.due_at))
+        checkins.add(session, row.participant_id, due, slot=row.slot, weekday=row.weekday)
+
+
+async def _record(
+    session: AsyncSession, person: Recipient, kind: str, detail: str, now: datetime
+) -> None:
+    await events.record(
+        session, kind, detail, channel=person.channel, language=person.language, at=now
+    )

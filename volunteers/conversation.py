@@ -1,0 +1,129 @@
+"""The handover in the conversation, registered in one place.
+
+- Commands: /volunteer CODE, /available, /away, /next (volunteers; not in the public
+  menu), /end (either side).
+- Buttons: "vq" (the young person's steps to and in the queue), "vf" (their feedback),
+  "vo" (joining as a volunteer), "vt" (taking someone), "vc" (a volunteer's controls in a
+  conversation), "vd" (the debrief).
+- The action `request_human` for dialogues/flows/human.yaml.
+- An interceptor (after the safety net, before everything else) for typed text of people
+  in a handover: the note, the relay, the volunteer's console.
+- A crisis listener, and volunteers exempted from the safety net's answer: their words are
+  about someone else, and must reach them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from dialogues.conversation import Conversation, Turn
+from dialogues.messages import Kind, Outbox
+from storage import handover as store
+from storage.models import PendingErasure
+from volunteers import lifecycle
+from volunteers.console import Console
+from volunteers.desk import Desk, Unconnected
+from volunteers.messages import Wording
+from volunteers.queue import Policy
+from volunteers.relay import Relay
+from volunteers.young import YoungSide
+
+_VOLUNTEER_HELP = ("start", "help")
+
+
+def register(
+    conversation: Conversation,
+    policy: Policy,
+    wording: Wording,
+    *,
+    outbox: Outbox | None = None,
+    on_blocked: Callable[[], None] | None = None,
+) -> None:
+    """`outbox` sends to the other side after each turn commits; `on_blocked` hears that
+    someone turned out to have blocked the bot (the runner settles their handover)."""
+    desk = Desk(policy, wording, outbox or Unconnected(), on_blocked)
+    relay = Relay(desk)
+    console = Console(desk, relay)
+    young = YoungSide(desk)
+    feature = _Handover(desk, relay, console, young)
+
+    conversation.command("volunteer", console.join, public=False)
+    conversation.command("available", console.available, public=False)
+    conversation.command("away", console.away, public=False)
+    conversation.command("next", console.next, public=False)
+    conversation.command("end", feature.end, public=False)
+    conversation.choices("vq", young.choice)
+    conversation.choices("vf", young.feedback)
+    conversation.choices("vo", console.onboarding)
+    conversation.choices("vt", console.take)
+    conversation.choices("vc", console.control)
+    conversation.choices("vd", console.debrief)
+    conversation.action("request_human", young.request)
+    conversation.intercept(feature.intercept)
+    conversation.on_crisis(relay.on_crisis)
+    conversation.exempt_from_safety(feature.is_volunteer)
+    conversation.entry_point("checkin.offer")
+
+
+class _Handover:
+    def __init__(self, desk: Desk, relay: Relay, console: Console, young: YoungSide) -> None:
+        self.desk = desk
+        self.relay = relay
+        self.console = console
+        self.young = young
+
+    async def intercept(self, turn: Turn) -> bool:
+        """Typed text (and media) of volunteers, and of young people writing their note
+        or in a conversation; commands and buttons go on as usual."""
+        kind = turn.inbound.kind
+        if kind is Kind.CHOICE:
+            if turn.inbound.data.startswith("forget:yes:"):
+                await self._before_erasure(turn)
+            return False
+        volunteer = await self.desk.volunteer(turn)
+        if volunteer is None:
+            return kind is not Kind.COMMAND and await self._young(turn)
+        if kind is not Kind.COMMAND:
+            return await self.console.on_text(turn, volunteer)
+        if volunteer.active and turn.inbound.command in _VOLUNTEER_HELP:
+            self.console.help(turn, volunteer)
+            return True
+        return False
+
+    async def _young(self, turn: Turn) -> bool:
+        row = await store.open_for(turn.session, turn.participant.id)
+        if row is not None and row.status == store.DRAFT and row.writing_note:
+            await self.young.on_note(turn, row)
+            return True
+        if row is not None and row.status == store.ACTIVE:
+            await self.relay.to_volunteer(turn, row)
+            return True
+        return False
+
+    async def _before_erasure(self, turn: Turn) -> None:
+        """A confirmed /forget takes the handover with it (ON DELETE CASCADE): first the
+        volunteer in the conversation is told it has ended, and the end is counted."""
+        pending = await turn.session.get(PendingErasure, turn.participant.id)
+        token = turn.inbound.data.rpartition(":")[2]
+        if pending is None or not secrets.compare_digest(pending.token, token):
+            return  # a stale confirmation: the conversation answers it, nothing is erased
+        row = await store.open_for(turn.session, turn.participant.id)
+        if row is None or row.status != store.ACTIVE:
+            return
+        posts = await lifecycle.end(
+            turn.session, self.desk.wording, self.desk.policy, row, turn.now,
+            by=lifecycle.ENDED_BY_YOUNG,
+        )
+        volunteer_posts = [(pid, m) for pid, m in posts if pid != turn.participant.id]
+        self.desk.post(turn, volunteer_posts[:1])  # "it has ended"; no debrief of a row erased
+
+    async def end(self, turn: Turn) -> None:
+        volunteer = await self.desk.active_volunteer(turn)
+        if volunteer is not None:
+            await self.console.end(turn, volunteer)
+        else:
+            await self.young.end(turn)
+
+    async def is_volunteer(self, turn: Turn) -> bool:
+        return await self.desk.active_volunteer(turn) is not None
