@@ -139,25 +139,33 @@ class Dispatcher:
     async def _send_batch(
         self, claims: list[Claimed], people: dict[int, Recipient], token: str
     ) -> None:
-        """Send in waves of `concurrency`: each wave is taken over in one transaction just
-        before it is sent (a crash can leave at most one wave 'uncertain', as with one
-        take-over per send, for a fraction of the commits). The pacer and the channel's rate
-        limiter space the sends; every outcome is written once the batch is done, even
-        when something failed badly."""
+        """Send with at most `concurrency` in flight: each check-in is taken over in its own
+        transaction just before it is sent (so a crash leaves at most `concurrency`
+        'uncertain'), and the next starts as soon as one finishes, with no waiting for a
+        whole wave: the pacer and the channel's rate limiter alone set the pace. Every
+        outcome is written once the batch is done, even when something failed badly."""
         outcomes: list[Outcome] = []
-        try:
-            for start in range(0, len(claims), self.concurrency):
-                if self.stopping:
-                    return
-                wave = [c.id for c in claims[start : start + self.concurrency]]
+        free = asyncio.Semaphore(self.concurrency)
+
+        async def take_over_and_send(claim_id: int) -> None:
+            try:
                 async with self.database.engine.begin() as connection:
-                    rows = await checkins.begin_send(connection, wave, token, self.clock())
-                async with asyncio.TaskGroup() as group:
-                    tasks = [
-                        group.create_task(self._send(row, people.get(row.participant_id)))
-                        for row in rows
-                    ]
-                outcomes += [outcome for task in tasks if (outcome := task.result())]
+                    rows = await checkins.begin_send(connection, [claim_id], token, self.clock())
+                for row in rows:
+                    outcome = await self._send(row, people.get(row.participant_id))
+                    if outcome is not None:
+                        outcomes.append(outcome)
+            finally:
+                free.release()
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for claim in claims:
+                    await free.acquire()
+                    if self.stopping:
+                        free.release()
+                        break
+                    group.create_task(take_over_and_send(claim.id))
         finally:
             await self._settle(outcomes)
 

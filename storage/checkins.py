@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import Checkin, Participant
@@ -251,16 +251,20 @@ async def stop_all(session: AsyncSession, participant_id: int, *, status: str = 
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+# Run for every message a person sends, so built once (bound parameters), not per call.
+_ANSWER = (
+    update(Checkin)
+    .where(Checkin.participant_id == bindparam("participant"), Checkin.status == SENT)
+    .values(status=ANSWERED, answered_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+
+
 async def note_answer(session: AsyncSession, participant_id: int, now: datetime) -> bool:
     """The person wrote or pressed a button: what was sent counts as answered, pending
     reminders and questions are dropped, paused check-ins go on. True when anything was
     waiting for an answer."""
-    answered = await session.execute(
-        update(Checkin)
-        .where(Checkin.participant_id == participant_id, Checkin.status == SENT)
-        .values(status=ANSWERED, answered_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    answered = await session.execute(_ANSWER, {"participant": participant_id, "now": now})
     if not getattr(answered, "rowcount", 0):
         return False
     await session.execute(

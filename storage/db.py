@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Build the engine. SQLite gets WAL, foreign keys (for ON DELETE CASCADE), a busy timeout
@@ -24,9 +26,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         return create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
         )
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, connect_args={"timeout": 30})
+    path = parsed.database or ":memory:"
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Calls run inline on the event loop (storage/sqlite.py), not in aiosqlite's thread.
+    engine = create_async_engine(url, async_creator=sqlite.creator(path))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -34,7 +38,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA busy_timeout=0")  # a busy database is retried without blocking
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 

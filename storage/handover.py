@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Handover, Invite, Participant, RelayMessage, Volunteer
@@ -41,10 +41,12 @@ async def redeem_invite(session: AsyncSession, code_hash: str, now: datetime) ->
 
 
 # -- volunteers ---------------------------------------------------------------------------
+# Asked for every message, so built once (bound parameters), not per call.
+_VOLUNTEER_OF = select(Volunteer).where(Volunteer.participant_id == bindparam("participant"))
+
+
 async def volunteer_of(session: AsyncSession, participant_id: int) -> Volunteer | None:
-    return await session.scalar(
-        select(Volunteer).where(Volunteer.participant_id == participant_id)
-    )
+    return await session.scalar(_VOLUNTEER_OF, {"participant": participant_id})
 
 
 async def alias_taken(session: AsyncSession, org_slug: str, alias: str) -> bool:
@@ -91,13 +93,14 @@ async def lock_volunteer(session: AsyncSession, volunteer_id: int) -> Volunteer 
 
 
 # -- handovers ----------------------------------------------------------------------------
+_OPEN_FOR = select(Handover).where(
+    Handover.participant_id == bindparam("participant"), Handover.status.in_(OPEN)
+)
+
+
 async def open_for(session: AsyncSession, participant_id: int) -> Handover | None:
     """The young person's draft, wait or conversation, if any (at most one)."""
-    return await session.scalar(
-        select(Handover).where(
-            Handover.participant_id == participant_id, Handover.status.in_(OPEN)
-        )
-    )
+    return await session.scalar(_OPEN_FOR, {"participant": participant_id})
 
 
 async def active_for(session: AsyncSession, volunteer_id: int) -> Sequence[Handover]:

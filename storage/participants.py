@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import Keyring
 from storage.models import Participant
 from storage.types import utcnow
+
+# Run for every message, so built once (bound parameters), not per call.
+_BY_PSEUDONYM = select(Participant).where(Participant.pseudonym == bindparam("pseudonym"))
 
 
 async def resolve(
@@ -27,7 +30,7 @@ async def resolve(
     changed (a web session renewed), and a participant seen again is reachable again.
     """
     pseudonym = keyring.pseudonym(channel, channel_user_id)
-    found = await session.scalar(select(Participant).where(Participant.pseudonym == pseudonym))
+    found = await session.scalar(_BY_PSEUDONYM, {"pseudonym": pseudonym})
     now = utcnow()
     if found is None:
         if not create:

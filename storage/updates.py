@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from storage.models import GroupNotice, ProcessedUpdate
 from storage.types import utcnow
@@ -37,8 +39,16 @@ async def prune(session: AsyncSession, older_than: datetime) -> int:
 
 
 async def _insert_once(session: AsyncSession, model: type, **values: object) -> bool:
-    dialect = session.get_bind().dialect.name
+    connection = await session.connection()  # Core, for the rowcount the ORM path hides
+    statement = _insert_statement(model, connection.dialect.name, tuple(values))
+    result = await connection.execute(statement, values)
+    return bool(result.rowcount)
+
+
+@functools.cache
+def _insert_statement(model: type, dialect: str, columns: tuple[str, ...]) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING with bound values; built once, run for every update."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    return (
+        insert(model).values({name: bindparam(name) for name in columns}).on_conflict_do_nothing()
+    )

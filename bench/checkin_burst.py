@@ -1,0 +1,87 @@
+"""Check-in burst: N check-ins due in the same minute, sent by `snakkes run` through a Bot
+API double that enforces Telegram's limits. Reports the time to deliver all, the 429s,
+duplicates and losses.
+
+    python -m bench.checkin_burst [--people 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from bench.inbound import RESULTS, TOKEN
+from bench.procs import Process, free_port, python
+from storage import checkins, migrate, participants
+from storage.crypto import Keyring
+from storage.db import Database
+from storage.types import utcnow
+
+SECRET = "bench-" + "k" * 40
+
+
+async def plan(database_url: str, first_id: int, people: int) -> None:
+    """People as the service would have stored them, each with one check-in due now."""
+    database = Database(database_url)
+    await migrate.upgrade(database)
+    keyring = Keyring(SECRET.encode())
+    due = utcnow() - timedelta(seconds=5)
+    async with database.session() as session, session.begin():
+        for n in range(people):
+            chat = str(first_id + n)
+            person, _ = await participants.resolve(
+                session,
+                keyring,
+                channel="telegram",
+                channel_user_id=chat,
+                address=chat,
+                language="da",
+            )
+            assert person is not None
+            checkins.add(session, person.id, due)
+    await database.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=10_000)
+    args = parser.parse_args()
+    double = Process("double", *python("-m", "bench.double_server", "--people", str(args.people)))
+    await double.start()
+    url = (await double.line()).removeprefix("URL ")
+    first_id = int((await double.line()).removeprefix("FIRST_ID "))
+    with tempfile.TemporaryDirectory() as workdir:
+        database_url = f"sqlite+aiosqlite:///{workdir}/snakkes.db"
+        await plan(database_url, first_id, args.people)
+        env = {
+            "SNAKKES_TELEGRAM_TOKEN": TOKEN,
+            "SNAKKES_TELEGRAM_API_URL": url,
+            "SNAKKES_DATABASE_URL": database_url,
+            "SNAKKES_SERVICE_DATA_DIR": workdir,
+            "SNAKKES_SECURITY_SECRET_KEY": SECRET,
+            "SNAKKES_WEB_PORT": str(free_port()),
+            "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
+            "SNAKKES_CHECKINS_QUIET_START": "00:00",  # equal: no quiet hours in a benchmark
+            "SNAKKES_CHECKINS_QUIET_END": "00:00",
+        }
+        snakkes = Process(
+            "snakkes", str(Path(sys.executable).with_name("snakkes")), "run", env=env
+        )
+        await snakkes.start()
+        try:
+            result = json.loads((await double.line(wait=1200)).removeprefix("RESULT "))
+        finally:
+            await snakkes.stop()
+            await double.stop()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "checkin_burst.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(" | ".join(f"{k}: {v}" for k, v in result.items()))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

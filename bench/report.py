@@ -1,0 +1,102 @@
+"""Write bench/RESULTS.md from the JSON results of the benchmarks, with the machine, the
+date and the commit they were measured on."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    memory = int(Path("/proc/meminfo").read_text().split()[1]) // (1024 * 1024)
+    return f"{os.cpu_count()} cores ({model}), {memory} GiB, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=HERE,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row.get(c, "")) for c in columns) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+SECTIONS = {
+    "inbound.json": (
+        "Inbound throughput and latency",
+        [
+            "bot",
+            "mode",
+            "updates",
+            "updates_per_second",
+            "ratio_to_echo",
+            "p50_ms",
+            "p95_ms",
+            "p99_ms",
+            "unanswered",
+            "cpu_seconds_per_1000",
+            "peak_rss_mb",
+        ],
+    ),
+    "checkin_burst.json": (
+        "Check-in burst",
+        [
+            "checkins",
+            "seconds",
+            "messages_per_second",
+            "share_of_cap",
+            "rejected_429",
+            "duplicates",
+            "lost",
+        ],
+    ),
+    "memory.json": ("Memory", ["people", "updates", "seconds", "rss_mb", "peak_rss_mb"]),
+    "stats_overview.json": ("Statistics overview", None),
+}
+
+
+def main() -> None:
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on commit `{commit()}`, "
+        f"{machine()}. Written by `make bench` (bench/report.py); the JSON is in bench/results/.",
+    ]
+    notes = HERE / "NOTES.md"
+    for name, (title, columns) in SECTIONS.items():
+        path = RESULTS / name
+        if not path.exists():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        rows = data if isinstance(data, list) else [data]
+        parts += ["", f"## {title}", "", table(rows, columns or sorted(rows[0]))]
+    if notes.exists():
+        parts += ["", notes.read_text(encoding="utf-8").strip()]
+    (HERE / "RESULTS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
