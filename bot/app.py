@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.dashboard import routes as dashboard
 from bot.logs import correlation_id, new_correlation_id
 from bot.service import Service
 from bot.telegram.channel import WEBHOOK_PATH
@@ -39,6 +40,7 @@ def init_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     webchat.add_routes(app, lambda app: app[SERVICE].web if SERVICE in app else None)
+    dashboard.add_routes(app, settings, lambda app: app[SERVICE].database, clock)
     return app
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import logs
+from bot import admin_cli, logs
 from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.service import build_conversation
@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
     dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
     _volunteer_commands(commands)
+    admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = _settings(args.config)
@@ -51,6 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _check_dialogues(settings)
     if args.command == "volunteers":
         return asyncio.run(_volunteers(settings, args))
+    if args.command in admin_cli.COMMANDS:
+        return admin_cli.run(settings, args)
     return _run(settings)
 
 

@@ -24,6 +24,7 @@ async def record(
     language: str,
     at: datetime | None = None,
     value: int | None = None,
+    org: str | None = None,
 ) -> None:
     session.add(
         StatEvent(
@@ -33,5 +34,6 @@ async def record(
             language=language,
             hour=to_hour(at or utcnow()),
             value=value,
+            org=org,
         )
     )

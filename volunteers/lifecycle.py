@@ -29,7 +29,8 @@ async def record(
     now: datetime, value: int | None = None,
 ) -> None:
     await events.record(
-        session, kind, detail, channel=row.channel, language=row.language, at=now, value=value
+        session, kind, detail, channel=row.channel, language=row.language, at=now, value=value,
+        org=row.org_slug,
     )
 
 

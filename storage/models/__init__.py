@@ -2,6 +2,7 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
+from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
@@ -11,6 +12,8 @@ __all__ = [
     "Base",
     "Checkin",
     "ConversationState",
+    "Coordinator",
+    "DashboardSession",
     "GroupNotice",
     "Handover",
     "Invite",

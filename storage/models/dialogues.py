@@ -39,6 +39,9 @@ class Measurement(Base):
     may be skipped (None); under the pseudonym, so later measurements can be paired."""
 
     __tablename__ = "measurements"
+    __table_args__ = (
+        Index("ix_measurements_participant_id_taken_at", "participant_id", "taken_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     participant_id: Mapped[int] = mapped_column(
@@ -56,7 +59,16 @@ class StatEvent(Base):
     """An anonymised event for the statistics: no pseudonym, no text, time to the hour."""
 
     __tablename__ = "stat_events"
-    __table_args__ = (Index("ix_stat_events_kind_hour", "kind", "hour"),)
+    __table_args__ = (
+        Index("ix_stat_events_kind_hour", "kind", "hour"),
+        # Covering indexes for the statistics (storage/statistics.py): whole kinds over a
+        # range of hours, grouped without visiting the table.
+        Index("ix_stat_events_kind_hour_detail_org", "kind", "hour", "detail", "org"),
+        Index(
+            "ix_stat_events_kind_hour_channel_language",
+            *("kind", "hour", "channel", "language", "detail"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32))  # e.g. crisis, topic, new_person
@@ -66,3 +78,5 @@ class StatEvent(Base):
     hour: Mapped[datetime]
     # A measured amount where the kind has one (a wait or a length in seconds), else None.
     value: Mapped[int | None]
+    # The partner organisation the event belongs to (a volunteer's), where there is one.
+    org: Mapped[str | None] = mapped_column(String(40))

@@ -1,0 +1,292 @@
+"""The dashboard's overview over a year with 1,000,000 recorded bot conversations: how long
+the statistics take on SQLite and on PostgreSQL (the aim: under a second).
+
+    python -m bench.stats_overview [--conversations 1000000] [--postgres URL] [--runs 3]
+
+The rows are generated and bulk-inserted (allowed in a benchmark, never in tests): the
+event log as the service writes it (a bot_conversation per conversation and, in realistic
+shares, new people, age bands, topics, crises, check-ins, handovers with waits and lengths,
+feedback), plus measurements for a fifth of the people. Then the overview (per week, every
+organisation, the whole year) is computed `--runs` times; the best and median are kept.
+Results: bench/results/stats_overview.json, and a table on stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import secrets
+import sqlite3
+import statistics as stats
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from bot import report
+from storage import migrate, statistics
+from storage.db import Database
+from storage.statistics import Periods
+
+RESULTS = Path(__file__).resolve().parent / "results"
+YEAR = 2026
+ZONE = ZoneInfo("Europe/Copenhagen")
+ORGS = ("example", "other", "third")
+TOPICS = ("friends", "family", "school_or_studies", "moving", "online", "breakup_loss")
+AGES = ("under-15", "15-17", "18-24", "25-30", "unsaid")
+EVENT_COLUMNS = ("kind", "detail", "channel", "language", "hour", "value", "org")
+
+Event = tuple[str, str, str, str, datetime, int | None, str | None]
+
+
+def events(conversations: int, seed: int = 7) -> Iterator[Event]:
+    """The event log of `conversations` bot conversations spread over the year."""
+    rng = random.Random(seed)
+    start = datetime(YEAR, 1, 1, tzinfo=UTC)
+    hours = 365 * 24
+    for _ in range(conversations):
+        hour = start + timedelta(hours=rng.randrange(hours))
+        channel = "telegram" if rng.random() < 0.7 else "web"
+        language = "da" if rng.random() < 0.85 else "en"
+        first = rng.random() < 0.3
+        yield (
+            "bot_conversation",
+            "first" if first else "again",
+            channel,
+            language,
+            hour,
+            None,
+            None,
+        )
+        if first:
+            yield "new_person", "", channel, language, hour, None, None
+            yield "age_band", rng.choice(AGES), channel, language, hour, None, None
+        if rng.random() < 0.6:
+            yield "topic", rng.choice(TOPICS), channel, language, hour, None, None
+        if rng.random() < 0.005:
+            yield "crisis", "suicide", channel, language, hour, None, None
+        if rng.random() < 0.1:
+            yield "checkin_planned", "tomorrow", channel, language, hour, None, None
+            later = hour + timedelta(days=1)
+            if rng.random() < 0.9:
+                yield "checkin_sent", "checkin", channel, language, later, None, None
+                if rng.random() < 0.6:
+                    yield "checkin_answered", "", channel, language, later, None, None
+            else:
+                yield "checkin_missed", "checkin", channel, language, later, None, None
+        if rng.random() < 0.03:
+            yield from _handover(rng, hour, channel, language)
+
+
+def _handover(rng: random.Random, hour: datetime, channel: str, language: str) -> Iterator[Event]:
+    yield "handover_requested", "", channel, language, hour, None, None
+    if rng.random() < 0.1:
+        yield "handover_left", "withdrawn", channel, language, hour, None, None
+        return
+    org = rng.choice(ORGS)
+    yield "handover_claimed", "", channel, language, hour, rng.randrange(30, 3600), org
+    yield "handover_ended", "volunteer", channel, language, hour, rng.randrange(300, 5400), org
+    if rng.random() < 0.7:
+        yield "feedback_rating", str(rng.randint(1, 5)), channel, language, hour, None, org
+
+
+def measurements(people: int, seed: int = 11) -> Iterator[tuple[int, datetime, int, int, int]]:
+    rng = random.Random(seed)
+    start = datetime(YEAR, 1, 1, tzinfo=UTC)
+    for person in range(1, people + 1):
+        taken = start + timedelta(hours=rng.randrange(300 * 24))
+        yield person, taken, rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 3)
+        if rng.random() < 0.3:
+            again = taken + timedelta(days=rng.randint(7, 60))
+            yield person, again, rng.randint(1, 3), rng.randint(1, 3), rng.randint(1, 3)
+
+
+# -- loading ---------------------------------------------------------------------------------
+def load_sqlite(path: str, conversations: int) -> int:
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA synchronous=OFF")
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        insert = (
+            "INSERT INTO stat_events (kind, detail, channel, language, hour, value, org) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)"
+        )
+        for event in events(conversations):
+            batch.append((*event[:4], _naive(event[4]), *event[5:]))
+            if len(batch) == 50_000:
+                connection.executemany(insert, batch)
+                count += len(batch)
+                batch.clear()
+        connection.executemany(insert, batch)
+        count += len(batch)
+        people = conversations // 5
+        connection.executemany(
+            "INSERT INTO participants (id, pseudonym, channel, sealed_address, language, "
+            "reachable, created_at, last_active_at) VALUES (?, ?, 'telegram', x'00', 'da', 1, "
+            "'2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
+            ((n, f"p{n}") for n in range(1, people + 1)),
+        )
+        connection.executemany(
+            "INSERT INTO measurements (participant_id, taken_at, context, companionship, "
+            "left_out, isolated) VALUES (?, ?, 'intake', ?, ?, ?)",
+            ((p, _naive(t), a, b, c) for p, t, a, b, c in measurements(people)),
+        )
+        connection.commit()
+        connection.execute("ANALYZE")
+        return count
+    finally:
+        connection.close()
+
+
+def _naive(moment: datetime) -> str:
+    return moment.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+
+
+async def load_postgres(url: str, conversations: int) -> int:
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
+    try:
+        records = list(events(conversations))
+        await connection.copy_records_to_table(
+            "stat_events", records=records, columns=EVENT_COLUMNS
+        )
+        people = conversations // 5
+        now = datetime(YEAR, 1, 1, tzinfo=UTC)
+        await connection.copy_records_to_table(
+            "participants",
+            records=[
+                (n, f"p{n}", "telegram", b"\0", "da", True, now, now) for n in range(1, people + 1)
+            ],
+            columns=(
+                "id",
+                "pseudonym",
+                "channel",
+                "sealed_address",
+                "language",
+                "reachable",
+                "created_at",
+                "last_active_at",
+            ),
+        )
+        await connection.copy_records_to_table(
+            "measurements",
+            records=[(p, t, "intake", a, b, c) for p, t, a, b, c in measurements(people)],
+            columns=(
+                "participant_id",
+                "taken_at",
+                "context",
+                "companionship",
+                "left_out",
+                "isolated",
+            ),
+        )
+        await connection.execute("ANALYZE")
+        return len(records)
+    finally:
+        await connection.close()
+
+
+# -- timing ----------------------------------------------------------------------------------
+async def time_overview(url: str, runs: int) -> dict[str, Any]:
+    database = Database(url)
+    periods = Periods.of(date(YEAR, 1, 1), date(YEAR, 12, 31), "week", ZONE)
+    seconds: list[float] = []
+    try:
+        for _ in range(runs):
+            began = time.perf_counter()
+            async with database.session() as session:
+                figures = await statistics.compute(session, periods)
+            built = report.build(figures, list(ORGS))
+            seconds.append(time.perf_counter() - began)
+    finally:
+        await database.close()
+    conversations = sum(sum(v) for k, v in figures.people.items() if k[0] == "bot_conversation")
+    return {
+        "best_s": round(min(seconds), 3),
+        "median_s": round(stats.median(seconds), 3),
+        "runs": [round(s, 3) for s in seconds],
+        "conversations_counted": conversations,
+        "tables": len(built.tables),
+        "columns": len(periods.starts) + 1,
+    }
+
+
+async def bench_sqlite(conversations: int, runs: int) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as directory:
+        path = f"{directory}/bench.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        database = Database(url)
+        await migrate.upgrade(database)
+        await database.close()
+        began = time.perf_counter()
+        rows = await asyncio.to_thread(load_sqlite, path, conversations)
+        loaded = time.perf_counter() - began
+        result = await time_overview(url, runs)
+    return {"backend": "sqlite", "events": rows, "load_s": round(loaded, 1), **result}
+
+
+async def bench_postgres(admin_url: str, conversations: int, runs: int) -> dict[str, Any]:
+    name = f"snakkes_bench_{secrets.token_hex(4)}"
+    parsed = make_url(admin_url)
+    admin = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = parsed.set(database=name).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin)
+    await connection.execute(f'CREATE DATABASE "{name}"')
+    await connection.close()
+    try:
+        database = Database(url)
+        await migrate.upgrade(database)
+        await database.close()
+        began = time.perf_counter()
+        rows = await load_postgres(url, conversations)
+        loaded = time.perf_counter() - began
+        result = await time_overview(url, runs)
+    finally:
+        connection = await asyncpg.connect(admin)
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.close()
+    return {"backend": "postgresql", "events": rows, "load_s": round(loaded, 1), **result}
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--postgres", default="", help="an admin URL (postgresql+asyncpg://…)")
+    parser.add_argument("--skip-sqlite", action="store_true")
+    args = parser.parse_args(argv)
+    results = []
+    if not args.skip_sqlite:
+        results.append(await bench_sqlite(args.conversations, args.runs))
+    if args.postgres:
+        results.append(await bench_postgres(args.postgres, args.conversations, args.runs))
+    out = {
+        "benchmark": "stats_overview",
+        "conversations": args.conversations,
+        "period": f"{YEAR}-01-01..{YEAR}-12-31 per week (53 columns + total), all organisations",
+        "machine": "2 cores, shared",
+        "results": results,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "stats_overview.json").write_text(json.dumps(out, indent=2) + "\n")
+    print(f"{'backend':<12} {'events':>10} {'load s':>8} {'best s':>8} {'median s':>9}")
+    for r in results:
+        print(
+            f"{r['backend']:<12} {r['events']:>10} {r['load_s']:>8} {r['best_s']:>8} "
+            f"{r['median_s']:>9}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main(sys.argv[1:])))

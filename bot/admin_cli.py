@@ -1,0 +1,115 @@
+"""`snakkes coordinators …` and `snakkes stats …`: the dashboard's accounts and the same
+statistics as the dashboard, on the command line (registered by bot/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from typing import Any
+
+from bot import report
+from bot.config import Settings
+from bot.dashboard.auth import hash_password
+from storage import coordinators, migrate, statistics
+from storage.db import Database
+from storage.statistics import ALL, GRANULARITIES, Periods
+from storage.types import utcnow
+
+COMMANDS = ("coordinators", "stats")
+FORMATS = {"table": report.to_text, "csv": report.to_csv, "json": report.to_json}
+
+
+def add_commands(commands: Any) -> None:
+    people = commands.add_parser("coordinators", help="dashboard log-ins of coordinators")
+    actions = people.add_subparsers(dest="action", required=True)
+    add = actions.add_parser("add", help="add a coordinator, or set a new password")
+    add.add_argument("name")
+    add.add_argument("--org", required=True, help="the organisation's slug")
+    add.add_argument("--admin", action="store_true", help="sees every organisation")
+    add.add_argument("--password-stdin", action="store_true", required=True,
+                     help="read the password from the first line of standard input")
+    actions.add_parser("list", help="name, organisation, admin, last log-in")
+    stats = commands.add_parser("stats", help="anonymised statistics (small counts as <5)")
+    stats.add_argument("--from", dest="first", required=True, type=date.fromisoformat,
+                       help="first day, YYYY-MM-DD")
+    stats.add_argument("--to", dest="last", required=True, type=date.fromisoformat,
+                       help="last day, YYYY-MM-DD (included)")
+    stats.add_argument("--org", help="one organisation's view (default: all)")
+    stats.add_argument("--per", choices=GRANULARITIES, default="month",
+                       help="columns per day, week or month (default month)")
+    stats.add_argument("--format", choices=tuple(FORMATS), default="table")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    slugs = [org.slug for org in settings.organisations]
+    org = getattr(args, "org", None)
+    if org is not None and org not in slugs:
+        known = ", ".join(sorted(slugs)) or "none"
+        print(f"snakkes: no organisation {org!r} in the config (known: {known})",
+              file=sys.stderr)
+        return 2
+    if args.command == "stats":
+        try:
+            periods = Periods.of(args.first, args.last, args.per, settings.service.zone)
+        except ValueError as error:
+            print(f"snakkes: {error}", file=sys.stderr)
+            return 2
+        built = asyncio.run(_stats(settings, periods, org or ALL, slugs))
+        output = FORMATS[args.format](built)
+        print(output, end="" if output.endswith("\n") else "\n")
+        return 0
+    if args.action == "list":
+        for line in asyncio.run(_list(settings)):
+            print(line)
+        return 0
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        hashed = hash_password(password)
+    except ValueError as error:
+        print(f"snakkes: {error}", file=sys.stderr)
+        return 2
+    asyncio.run(_add(settings, args.name, args.org, hashed, admin=args.admin))
+    role = "administrator (all organisations)" if args.admin else f"coordinator of {args.org}"
+    print(f"{args.name} can log in at /dashboard as {role}.")
+    return 0
+
+
+async def _stats(
+    settings: Settings, periods: Periods, scope: str, slugs: list[str]
+) -> report.Report:
+    database = Database(settings.database.url)
+    try:
+        await migrate.upgrade(database)
+        async with database.session() as session:
+            figures = await statistics.compute(session, periods)
+    finally:
+        await database.close()
+    return report.build(figures, slugs, scope)
+
+
+async def _add(settings: Settings, name: str, org: str, hashed: str, *, admin: bool) -> None:
+    database = Database(settings.database.url)
+    try:
+        await migrate.upgrade(database)
+        async with database.session() as session, session.begin():
+            await coordinators.add(session, name, org, hashed, admin=admin, now=utcnow())
+    finally:
+        await database.close()
+
+
+async def _list(settings: Settings) -> list[str]:
+    database = Database(settings.database.url)
+    try:
+        await migrate.upgrade(database)
+        async with database.session() as session:
+            rows = await coordinators.all_coordinators(session)
+    finally:
+        await database.close()
+    lines = [f"{'name':<24} {'org':<16} {'admin':<6} last log-in"]
+    for row in rows:
+        last = row.last_login_at.strftime("%Y-%m-%d %H:%M") if row.last_login_at else "never"
+        lines.append(f"{row.name:<24} {row.org_slug:<16} {'yes' if row.admin else 'no':<6} "
+                     f"{last}")
+    return lines

@@ -1,0 +1,2 @@
+"""The coordinators' dashboard at /dashboard: anonymised statistics and volunteer
+management, behind a log-in."""

@@ -1,0 +1,301 @@
+"""The dashboard's routes: log-in and log-out, the overview with its period selector, the
+CSV export, and volunteer management.
+
+Sessions: a random token in an HttpOnly, SameSite=Strict cookie scoped to /dashboard;
+the database keeps its hash and the session's CSRF token, which every POST must carry.
+The log-in form (no session yet) has a double-submit token: a cookie and a field that
+must match. Every page has its own Content Security Policy: forms may post only to us.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from aiohttp import web
+
+from bot import report
+from bot.config import Settings
+from bot.dashboard import pages
+from bot.dashboard.auth import LoginLimit, verify
+from bot.dashboard.pages import Selection, Who
+from bot.webchat.session import is_secure
+from storage import coordinators, handover, statistics
+from storage.db import Database
+from storage.statistics import ALL, GRANULARITIES, Granularity, Periods
+from storage.types import Clock
+from volunteers import invites
+
+STATIC = Path(__file__).resolve().parent / "static"
+COOKIE, LOGIN_COOKIE = "snakkes_dashboard", "snakkes_dashboard_login"
+SESSION_LIFETIME = timedelta(hours=8)
+CSP = "; ".join((
+    "default-src 'none'",
+    "style-src 'self'",
+    "img-src 'self'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+))
+INVITE_VALID_FOR = timedelta(days=7)
+
+
+@dataclass
+class Dashboard:
+    settings: Settings
+    database_of: Callable[[web.Application], Database]
+    clock: Clock
+    limit: LoginLimit
+
+    @property
+    def organisations(self) -> list[str]:
+        return [org.slug for org in self.settings.organisations]
+
+
+DASHBOARD: web.AppKey[Dashboard] = web.AppKey("dashboard", Dashboard)
+Handler = Callable[[web.Request, Who], Awaitable[web.StreamResponse]]
+
+
+def add_routes(
+    app: web.Application,
+    settings: Settings,
+    database_of: Callable[[web.Application], Database],
+    clock: Clock,
+) -> None:
+    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit())
+    app.router.add_get("/dashboard", _protected(overview))
+    app.router.add_get("/dashboard/", _protected(overview))
+    app.router.add_get("/dashboard/export.csv", _protected(export_csv))
+    app.router.add_get("/dashboard/volunteers", _protected(volunteer_list))
+    app.router.add_post("/dashboard/volunteers/invite", _protected(invite))
+    app.router.add_post("/dashboard/volunteers/deactivate", _protected(deactivate))
+    app.router.add_post("/dashboard/logout", _protected(logout))
+    app.router.add_get("/dashboard/login", login_page)
+    app.router.add_post("/dashboard/login", login)
+    app.router.add_get("/dashboard/static/dashboard.css", stylesheet)
+
+
+def _state(request: web.Request) -> Dashboard:
+    return request.app[DASHBOARD]
+
+
+def _database(request: web.Request) -> Database:
+    return _state(request).database_of(request.app)
+
+
+def _html(body: str, status: int = 200) -> web.Response:
+    response = web.Response(text=body, content_type="text/html", status=status)
+    _private(response)
+    return response
+
+
+def _private(response: web.StreamResponse) -> None:
+    response.headers["Content-Security-Policy"] = CSP
+    response.headers["Cache-Control"] = "no-store"
+
+
+def _cookie(response: web.StreamResponse, request: web.Request, name: str, value: str,
+            max_age: int) -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/dashboard", httponly=True,
+                        samesite="Strict", secure=is_secure(request))
+
+
+def _protected(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """No session: to the log-in page. A POST without the session's CSRF token: 403."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        who = await _who(request)
+        if who is None:
+            raise web.HTTPFound("/dashboard/login")
+        if request.method == "POST":
+            form = await request.post()
+            token = form.get("csrf")
+            if not isinstance(token, str) or not secrets.compare_digest(token, who.csrf):
+                return _html(pages.layout("Refused", "<h1>Refused</h1><p>The form was not "
+                                          "sent from this dashboard (no valid CSRF token)."
+                                          "</p>"), status=403)
+        return await handler(request, who)
+
+    return guarded
+
+
+async def _who(request: web.Request) -> Who | None:
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    async with _database(request).session() as session:
+        found = await coordinators.find_session(session, token, _state(request).clock())
+    if found is None:
+        return None
+    row, coordinator = found
+    return Who(coordinator.name, coordinator.org_slug, coordinator.admin, row.csrf_token)
+
+
+# -- log-in ------------------------------------------------------------------------------
+async def login_page(request: web.Request) -> web.Response:
+    if await _who(request) is not None:
+        raise web.HTTPFound("/dashboard")
+    return _login_form(request)
+
+
+def _login_form(request: web.Request, *, name: str = "", error: str = "",
+                status: int = 200) -> web.Response:
+    token = secrets.token_urlsafe(24)
+    response = _html(pages.login(token, name=name, error=error), status=status)
+    _cookie(response, request, LOGIN_COOKIE, token, 3600)
+    return response
+
+
+async def login(request: web.Request) -> web.Response:
+    state = _state(request)
+    form = await request.post()
+    name, password, token = (str(form.get(k, "")) for k in ("name", "password", "csrf"))
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(token, expected):
+        return _login_form(request, name=name, status=403,
+                           error="The form had expired. Please try again.")
+    address, now = request.remote or "unknown", state.clock()
+    if state.limit.blocked(address, name, now):
+        return _login_form(request, name=name, status=429,
+                           error="Too many failed attempts. Wait a few minutes.")
+    async with _database(request).session() as session, session.begin():
+        coordinator = await coordinators.by_name(session, name)
+        known = coordinator is not None and coordinator.active
+        ok = verify(coordinator.password_hash if coordinator and known else None, password)
+        if coordinator is None or not ok:
+            state.limit.failed(address, name, now)
+            return _login_form(request, name=name, status=401,
+                               error="Wrong name or password.")
+        session_token = await coordinators.open_session(
+            session, coordinator, now, SESSION_LIFETIME
+        )
+    state.limit.succeeded(name)
+    response = web.HTTPFound("/dashboard")
+    _cookie(response, request, COOKIE, session_token, int(SESSION_LIFETIME.total_seconds()))
+    response.del_cookie(LOGIN_COOKIE, path="/dashboard")
+    raise response
+
+
+async def logout(request: web.Request, who: Who) -> web.StreamResponse:
+    token = request.cookies.get(COOKIE, "")
+    async with _database(request).session() as session, session.begin():
+        await coordinators.close_session(session, token)
+    response = web.HTTPFound("/dashboard/login")
+    response.del_cookie(COOKIE, path="/dashboard")
+    raise response
+
+
+# -- statistics ----------------------------------------------------------------------------
+def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
+    """The period and scope asked for, or a sensible default (the last 12 weeks) and why."""
+    state = _state(request)
+    today = state.clock().astimezone(state.settings.service.zone).date()
+    default = Selection((today - timedelta(weeks=12)).isoformat(), today.isoformat(), "week",
+                        ALL if who.admin else who.org)
+    query = request.query
+    org = query.get("org") or ALL
+    if not who.admin:
+        org = who.org
+    elif org != ALL and org not in state.organisations:
+        org = ALL
+    granularity = query.get("granularity", "week")
+    try:
+        first = date.fromisoformat(query.get("from", default.first))
+        last = date.fromisoformat(query.get("to", default.last))
+        if granularity not in GRANULARITIES:
+            raise ValueError("granularity")
+        _periods(request, first, last, granularity)
+    except ValueError:
+        return Selection(default.first, default.last, default.granularity, org), (
+            "That period could not be shown (dates as YYYY-MM-DD, at most three years, "
+            "and no more than 400 columns); showing the last 12 weeks."
+        )
+    return Selection(first.isoformat(), last.isoformat(), granularity, org), ""
+
+
+def _periods(request: web.Request, first: date, last: date, granularity: str) -> Periods:
+    grain: Granularity = "day" if granularity == "day" else (
+        "month" if granularity == "month" else "week")
+    periods = Periods.of(first, last, grain, _state(request).settings.service.zone)
+    if len(periods.starts) > 400:
+        raise ValueError("too many columns")
+    return periods
+
+
+async def _report(request: web.Request, selection: Selection) -> report.Report:
+    periods = _periods(request, date.fromisoformat(selection.first),
+                       date.fromisoformat(selection.last), selection.granularity)
+    async with _database(request).session() as session:
+        figures = await statistics.compute(session, periods)
+    return report.build(figures, _state(request).organisations, selection.org)
+
+
+async def overview(request: web.Request, who: Who) -> web.StreamResponse:
+    selection, error = _selection(request, who)
+    built = await _report(request, selection)
+    return _html(pages.overview(who, built, selection, _state(request).organisations, error))
+
+
+async def export_csv(request: web.Request, who: Who) -> web.StreamResponse:
+    selection, _ = _selection(request, who)
+    built = await _report(request, selection)
+    scope = "all" if selection.org == ALL else selection.org
+    name = f"snakkes-{scope}-{selection.first}-{selection.last}-{selection.granularity}.csv"
+    response = web.Response(text=report.to_csv(built), content_type="text/csv",
+                            charset="utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    _private(response)
+    return response
+
+
+# -- volunteers ----------------------------------------------------------------------------
+async def _volunteers_page(request: web.Request, who: Who, *, code: str = "",
+                           message: str = "", status: int = 200) -> web.Response:
+    async with _database(request).session() as session:
+        rows = await handover.all_volunteers(session)
+    shown = [v for v in rows if who.admin or v.org_slug == who.org]
+    return _html(pages.volunteers(who, shown, _state(request).organisations, code=code,
+                                  message=message), status=status)
+
+
+async def volunteer_list(request: web.Request, who: Who) -> web.StreamResponse:
+    return await _volunteers_page(request, who)
+
+
+def _allowed_org(request: web.Request, who: Who, org: str) -> bool:
+    return org in _state(request).organisations and (who.admin or org == who.org)
+
+
+async def invite(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    org, role = str(form.get("org", "")), str(form.get("role", "volunteer"))
+    if not _allowed_org(request, who, org) or role not in invites.ROLES:
+        return await _volunteers_page(request, who, message="Not an organisation or role "
+                                      "you can invite to.", status=400)
+    now: datetime = _state(request).clock()
+    async with _database(request).session() as session, session.begin():
+        code = invites.create(session, org, role, now=now, valid_for=INVITE_VALID_FOR)
+    return await _volunteers_page(request, who, code=code)
+
+
+async def deactivate(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    alias, org = str(form.get("alias", "")), str(form.get("org", ""))
+    if not _allowed_org(request, who, org):
+        return await _volunteers_page(request, who, message="Not your organisation.",
+                                      status=403)
+    # The CLI's deactivation, shared (imported here: bot.cli imports the app that imports
+    # these routes).
+    from bot import cli  # noqa: PLC0415
+
+    if await cli.deactivate_volunteer(_database(request), alias, org):
+        return await _volunteers_page(request, who, message=f"{alias} is deactivated.")
+    return await _volunteers_page(request, who, message=f"No volunteer {alias}.", status=404)
+
+
+async def stylesheet(request: web.Request) -> web.Response:
+    return web.Response(body=(STATIC / "dashboard.css").read_bytes(), content_type="text/css",
+                        headers={"Cache-Control": "max-age=3600"})

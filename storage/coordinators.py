@@ -1,0 +1,79 @@
+"""Coordinators and their dashboard sessions. Password hashing is the caller's (argon2 in
+`bot/dashboard/auth.py`); session tokens are random and stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Coordinator, DashboardSession
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def by_name(session: AsyncSession, name: str) -> Coordinator | None:
+    return await session.scalar(select(Coordinator).where(Coordinator.name == name))
+
+
+async def add(
+    session: AsyncSession, name: str, org_slug: str, password_hash: str, *, admin: bool,
+    now: datetime,
+) -> Coordinator:
+    """A new coordinator, or a new password and organisation for an existing name."""
+    found = await by_name(session, name)
+    if found is None:
+        found = Coordinator(name=name, created_at=now)
+        session.add(found)
+    found.org_slug, found.password_hash, found.admin, found.active = (
+        org_slug, password_hash, admin, True,
+    )
+    await session.flush()
+    return found
+
+
+async def all_coordinators(session: AsyncSession) -> Sequence[Coordinator]:
+    return (await session.scalars(select(Coordinator).order_by(Coordinator.name))).all()
+
+
+async def open_session(
+    session: AsyncSession, coordinator: Coordinator, now: datetime, lifetime: timedelta
+) -> str:
+    """A new session; returns the token for the cookie (not stored as it is)."""
+    await session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardSession(
+            token_hash=token_hash(token),
+            coordinator_id=coordinator.id,
+            csrf_token=secrets.token_urlsafe(32),
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    coordinator.last_login_at = now
+    return token
+
+
+async def find_session(
+    session: AsyncSession, token: str, now: datetime
+) -> tuple[DashboardSession, Coordinator] | None:
+    row = await session.get(DashboardSession, token_hash(token))
+    if row is None or row.expires_at <= now:
+        return None
+    coordinator = await session.get(Coordinator, row.coordinator_id)
+    if coordinator is None or not coordinator.active:
+        return None
+    return row, coordinator
+
+
+async def close_session(session: AsyncSession, token: str) -> None:
+    await session.execute(
+        delete(DashboardSession).where(DashboardSession.token_hash == token_hash(token))
+    )
