@@ -44,7 +44,7 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
     return "\n".join(lines)
 
 
-SECTIONS = {
+SECTIONS: dict[str, tuple[str, list[str]]] = {
     "inbound.json": (
         "Inbound throughput and latency",
         [
@@ -74,7 +74,10 @@ SECTIONS = {
         ],
     ),
     "memory.json": ("Memory", ["people", "updates", "seconds", "rss_mb", "peak_rss_mb"]),
-    "stats_overview.json": ("Statistics overview", None),
+    "stats_overview.json": (
+        "Statistics overview (a year, 1,000,000 conversations)",
+        ["backend", "events", "best_s", "median_s", "load_s"],
+    ),
 }
 
 
@@ -91,8 +94,11 @@ def main() -> None:
         if not path.exists():
             continue
         data = json.loads(path.read_text(encoding="utf-8"))
-        rows = data if isinstance(data, list) else [data]
-        parts += ["", f"## {title}", "", table(rows, columns or sorted(rows[0]))]
+        rows = data if isinstance(data, list) else data.get("results", [data])
+        parts += ["", f"## {title}", "", table(rows, columns)]
+        if isinstance(data, dict) and "growth" in data:
+            growth = ", ".join(f"{g['people']:,}: {g['rss_mb']} MB" for g in data["growth"])
+            parts += ["", f"Resident memory along the way: {growth}."]
     if notes.exists():
         parts += ["", notes.read_text(encoding="utf-8").strip()]
     (HERE / "RESULTS.md").write_text("\n".join(parts) + "\n", encoding="utf-8")

@@ -53,7 +53,7 @@ class Dispatcher:
         rules: Rules,
         *,
         clock: Clock,
-        batch_size: int = 50,
+        batch_size: int = 200,
         concurrency: int = 8,
         pacer: Pacer | None = None,
     ) -> None:

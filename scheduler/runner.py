@@ -38,7 +38,7 @@ class CheckinRunner:
         *,
         clock: Clock = utcnow,
         tick_seconds: float = 60.0,
-        batch_size: int = 50,
+        batch_size: int = 200,
         concurrency: int = 8,
         pacer: Pacer | None = None,
         stop_grace: float = 10.0,
