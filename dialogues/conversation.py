@@ -71,6 +71,13 @@ class Turn:
     def label(self, key: str) -> str:
         return self.conversation.texts.get(key, self.language)
 
+    async def record(self, kind: str, detail: str = "") -> None:
+        """An anonymised event for the statistics: this turn's channel and language and the
+        hour, never who or what was written."""
+        await events.record(
+            self.session, kind, detail, channel=self.channel, language=self.language, at=self.now
+        )
+
     async def goto(self, ref: str) -> None:
         """Move to a flow node and say what it says."""
         await self.conversation.engine.enter(self, ref)
@@ -92,7 +99,11 @@ class Conversation:
     """Routes a turn. Build it, let features register, then `load_flows()`."""
 
     def __init__(
-        self, texts: Texts, safety: CrisisNet, settings: DialogueSettings, *,
+        self,
+        texts: Texts,
+        safety: CrisisNet,
+        settings: DialogueSettings,
+        *,
         clock: Clock = utcnow,
     ) -> None:
         self.texts = texts
@@ -218,26 +229,12 @@ class Conversation:
         """A bot conversation begins with a person's first message, or their first after
         `idle_restart` of quiet ("again": the person is returning). Volunteers, whose words
         go to a young person, are not counted."""
-        await events.record(
-            turn.session,
-            "bot_conversation",
-            "first" if turn.is_new else "again",
-            channel=turn.channel,
-            language=turn.language,
-            at=turn.now,
-        )
+        await turn.record("bot_conversation", "first" if turn.is_new else "again")
 
     async def _crisis(self, turn: Turn, hit: CrisisHit) -> None:
         """Stop the flow and answer with care at once; record an event without text."""
         turn.state.crisis_at = turn.now
-        await events.record(
-            turn.session,
-            "crisis",
-            hit.category,
-            channel=turn.channel,
-            language=turn.language,
-            at=turn.now,
-        )
+        await turn.record("crisis", hit.category)
         await turn.goto(CRISIS)
         for listener in self._crisis_listeners:
             await listener(turn, hit)
@@ -317,14 +314,7 @@ class Conversation:
     async def _consent(self, turn: Turn) -> None:
         if turn.participant.consented_at is None:
             turn.participant.consented_at = turn.now
-            await events.record(
-                turn.session,
-                "new_person",
-                "",
-                channel=turn.channel,
-                language=turn.language,
-                at=turn.now,
-            )
+            await turn.record("new_person")
 
     async def _save_measure(self, turn: Turn) -> None:
         await conversations.save_measurement(

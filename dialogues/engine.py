@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
 from dialogues.matching import words_of
 from dialogues.messages import Choice, Outbound, rows
-from storage import events
 
 if TYPE_CHECKING:
     from dialogues.conversation import Turn
@@ -41,14 +40,7 @@ class FlowEngine:
             node = self.library.node(ref)
             turn.state.flow, turn.state.node = ref.split(".", 1)
             if node.topic:
-                await events.record(
-                    turn.session,
-                    "topic",
-                    node.topic,
-                    channel=turn.channel,
-                    language=turn.language,
-                    at=turn.now,
-                )
+                await turn.record("topic", node.topic)
             self._say(turn, node)
             if node.action:
                 await self.actions[node.action](turn)
@@ -100,14 +92,7 @@ class FlowEngine:
             turn.state.answers = {**turn.state.answers, key: value}
             if key == "age_band":
                 turn.participant.age_band = str(value)
-                await events.record(
-                    turn.session,
-                    "age_band",
-                    str(value),
-                    channel=turn.channel,
-                    language=turn.language,
-                    at=turn.now,
-                )
+                await turn.record("age_band", str(value))
         await self.enter(turn, choice.goto)
 
     def _say(self, turn: Turn, node: Node) -> None:

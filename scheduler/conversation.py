@@ -214,14 +214,7 @@ class _Checkins:
         if row is None:
             return False
         row.status = checkins.CANCELLED
-        await events.record(
-            turn.session,
-            "checkin_cancelled",
-            "one",
-            channel=turn.channel,
-            language=turn.language,
-            at=turn.now,
-        )
+        await turn.record("checkin_cancelled", "one")
         turn.say("checkin_cancelled", when=self._words(turn, row.due_at))
         return True
 
@@ -236,14 +229,7 @@ class _Checkins:
 
     async def _stop_all(self, turn: Turn, args: list[str]) -> bool:
         await checkins.stop_all(turn.session, turn.participant.id)
-        await events.record(
-            turn.session,
-            "checkin_cancelled",
-            "all",
-            channel=turn.channel,
-            language=turn.language,
-            at=turn.now,
-        )
+        await turn.record("checkin_cancelled", "all")
         turn.say("checkin_stopped")
         return True
 
@@ -252,14 +238,7 @@ class _Checkins:
         """Anything the person sends answers what the bot sent them first (never handles
         the message itself: it goes on to the buttons and flows)."""
         if await checkins.note_answer(turn.session, turn.participant.id, turn.now):
-            await events.record(
-                turn.session,
-                "checkin_answered",
-                "",
-                channel=turn.channel,
-                language=turn.language,
-                at=turn.now,
-            )
+            await turn.record("checkin_answered")
         return False
 
     def _resume(self, row: Checkin, now: datetime) -> None:
@@ -277,14 +256,7 @@ class _Checkins:
         mood = args[1] if len(args) > 1 else ""
         if not (mood.isdigit() and 1 <= int(mood) <= 5):
             return False
-        await events.record(
-            turn.session,
-            "checkin_mood",
-            mood,
-            channel=turn.channel,
-            language=turn.language,
-            at=turn.now,
-        )
+        await turn.record("checkin_mood", mood)
         await turn.goto(f"checkin.{_MOOD_NODES.get(int(mood), 'answered_high')}")
         return True
 
