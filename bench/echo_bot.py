@@ -1,7 +1,11 @@
 """The baseline: a bare python-telegram-bot bot with the same PTB settings as snakkes
-(polling, the same rate limiter settings, sequential updates) that echoes every message,
-offers one button on each reply, and answers button presses like snakkes does (answer the
-query, remove the keyboard, reply)."""
+(polling, the same rate limiter, 32 updates at once) that echoes every message, offers one
+button on each reply, and answers button presses like snakkes does (answer the query,
+remove the keyboard, reply).
+
+It talks HTTP through PTB's own default (httpx): it stands for the framework as it comes.
+With SNAKKES_BENCH_ECHO_TRANSPORT=aiohttp it uses snakkes's transport instead
+(bot/telegram/request.py), to show what that alone is worth."""
 
 from __future__ import annotations
 
@@ -18,6 +22,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+
+from bot.telegram.ordering import CONCURRENT_UPDATES
+from bot.telegram.request import AiohttpRequest
 
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="ok")]])
 
@@ -40,12 +47,20 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def main() -> None:
     api = os.environ["SNAKKES_TELEGRAM_API_URL"].rstrip("/")
     rate = float(os.environ.get("SNAKKES_TELEGRAM_MAX_MESSAGES_PER_SECOND", "30"))
+    builder = Application.builder()
+    if os.environ.get("SNAKKES_BENCH_ECHO_TRANSPORT") == "aiohttp":
+        builder = builder.request(AiohttpRequest(connection_pool_size=32)).get_updates_request(
+            AiohttpRequest(connection_pool_size=1)
+        )
     app = (
-        Application.builder()
-        .token(os.environ["SNAKKES_TELEGRAM_TOKEN"])
+        builder.token(os.environ["SNAKKES_TELEGRAM_TOKEN"])
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=5))
+        # As bot/telegram/channel.py builds it: one message per 1.02/rate seconds.
+        .rate_limiter(
+            AIORateLimiter(overall_max_rate=1, overall_time_period=1.02 / rate, max_retries=5)
+        )
+        .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
     app.add_handler(MessageHandler(filters.ALL, echo))

@@ -32,6 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class Bot:
     name: str
     database: str | None  # None: the echo bot
+    transport: str = ""  # the echo bot's: "" for PTB's default (httpx), or "aiohttp"
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -81,6 +82,7 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
                 "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
             }
             if bot.database is None:
+                env["SNAKKES_BENCH_ECHO_TRANSPORT"] = bot.transport
                 target = Process(bot.name, *python("-m", "bench.echo_bot"), env=env)
             else:
                 snakkes = str(Path(sys.executable).with_name("snakkes"))
@@ -103,6 +105,9 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
         "updates_per_second": round(result["updates"] / result["seconds"], 1),
         "cpu_seconds_per_1000": round(cpu / result["updates"] * 1000, 3),
         "peak_rss_mb": round(after.peak_rss_mb, 1),
+        # Bot API requests per update, getUpdates included: the HTTP work behind each.
+        "requests_per_update": round(sum(result["requests"].values()) / result["updates"], 2),
+        "requests": result["requests"],
     }
     if mode == "rate":
         latencies = [value * 1000 for value in result["latencies"]]
@@ -122,18 +127,24 @@ async def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL to measure too")
     args = parser.parse_args()
-    bots = [Bot("snakkes-sqlite", "sqlite"), Bot("echo-bot", None)]
+    bots = [
+        Bot("snakkes-sqlite", "sqlite"),
+        Bot("echo-bot", None),
+        Bot("echo-bot-aiohttp", None, transport="aiohttp"),
+    ]
     if args.postgres:
         bots.insert(1, Bot("snakkes-postgresql", args.postgres))
     rows = []
     for bot in bots:
         rows.append(await run_once(bot, "throughput", args.updates, args.rate))
         rows.append(await run_once(bot, "rate", args.updates, args.rate))
-    echo = {r["mode"]: r for r in rows if r["bot"] == "echo-bot"}
     for row in rows:
-        row["ratio_to_echo"] = round(
-            row["updates_per_second"] / echo[row["mode"]]["updates_per_second"], 2
-        )
+        for echo_bot, column in (
+            ("echo-bot", "ratio_to_echo"),
+            ("echo-bot-aiohttp", "ratio_to_echo_aiohttp"),
+        ):
+            [echo] = [r for r in rows if r["bot"] == echo_bot and r["mode"] == row["mode"]]
+            row[column] = round(row["updates_per_second"] / echo["updates_per_second"], 2)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "inbound.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     print_table(rows)
@@ -145,6 +156,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "mode",
         "updates_per_second",
         "ratio_to_echo",
+        "ratio_to_echo_aiohttp",
         "p50_ms",
         "p95_ms",
         "p99_ms",

@@ -18,7 +18,7 @@ import json
 import random
 import sys
 import time
-from collections import deque
+from collections import Counter, deque
 
 from tests.botapi import BotApiDouble, FakeUser, SentMessage
 
@@ -115,12 +115,14 @@ async def main() -> None:
             queue.clear()
         players.in_flight = 0
         print("START", flush=True)
+        calls_before = len(double.calls)
         started = time.perf_counter()
         if args.mode == "throughput":
             result = await _throughput(players, args.updates)
         else:
             result = await _rate(players, args.updates, args.rate)
         result["seconds"] = time.perf_counter() - started
+        result["requests"] = dict(Counter(call.method for call in double.calls[calls_before:]))
         print("RESULT " + json.dumps(result), flush=True)
 
 

@@ -53,11 +53,13 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "updates",
             "updates_per_second",
             "ratio_to_echo",
+            "ratio_to_echo_aiohttp",
             "p50_ms",
             "p95_ms",
             "p99_ms",
             "unanswered",
             "cpu_seconds_per_1000",
+            "requests_per_update",
             "peak_rss_mb",
         ],
     ),
@@ -88,6 +90,10 @@ def main() -> None:
         f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on commit `{commit()}`, "
         f"{machine()}. Written by `make bench` (bench/report.py); the JSON is in bench/results/.",
     ]
+    took = RESULTS / "make_bench.json"
+    if took.exists():
+        minutes = json.loads(took.read_text(encoding="utf-8"))["minutes"]
+        parts[-1] += f" `make bench` took {minutes} minutes."
     notes = HERE / "NOTES.md"
     for name, (title, columns) in SECTIONS.items():
         path = RESULTS / name

@@ -82,7 +82,7 @@ class Core:
                 log.info("duplicate update ignored", extra={"channel": envelope.channel})
                 return Handled(duplicate=True), []
             language = self.language_for(envelope.language_hint)
-            participant, is_new = await participants.resolve(
+            arrival = await participants.arrive(
                 session,
                 self.keyring,
                 channel=envelope.channel,
@@ -93,10 +93,11 @@ class Core:
                 # not bring their record back: it only gets a kind "no longer active".
                 create=envelope.inbound.kind is not Kind.CHOICE,
             )
-            if participant is None:
+            if arrival is None:
                 return Handled(replies=[self.conversation.stale(language)]), []
+            participant = arrival.participant
             turn = await self.conversation.handle(
-                session, participant, envelope.inbound, channel=envelope.channel, is_new=is_new
+                session, arrival, envelope.inbound, channel=envelope.channel
             )
             handled = Handled(replies=turn.replies, pseudonym=participant.pseudonym)
             return handled, turn.after_commit

@@ -25,6 +25,7 @@ from dialogues.resources import CrisisLine, Directory, crisis_text
 from dialogues.safety import CrisisHit, CrisisNet
 from storage import conversations, events, participants
 from storage.models import ConversationState, Participant, PendingErasure
+from storage.participants import NOT_INVOLVED, Arrival, Involvement
 from storage.types import Clock, utcnow
 
 LANGUAGE_NAMES = {"da": "Dansk", "en": "English"}
@@ -55,6 +56,8 @@ class Turn:
     channel: str
     now: datetime
     is_new: bool = False
+    # What the person was part of when the message arrived (lets features skip look-ups).
+    involvement: Involvement = NOT_INVOLVED
     replies: list[Outbound] = field(default_factory=list)
     erased: bool = False
     # Work for after the turn's transaction commits (messages to other people: the relay).
@@ -179,18 +182,17 @@ class Conversation:
 
     # -- handling ----------------------------------------------------------------------
     async def handle(
-        self,
-        session: AsyncSession,
-        participant: Participant,
-        inbound: Inbound,
-        *,
-        channel: str,
-        is_new: bool,
+        self, session: AsyncSession, arrival: Arrival, inbound: Inbound, *, channel: str
     ) -> Turn:
         now = self.clock()
-        state = await conversations.load(session, participant.id, WELCOME)
+        participant, is_new = arrival.participant, arrival.is_new
+        state = arrival.state or await conversations.load(
+            session, participant.id, WELCOME, new=is_new
+        )
         idle = now - state.updated_at >= self.settings.idle_restart
-        turn = Turn(self, session, participant, state, inbound, channel, now, is_new)
+        turn = Turn(
+            self, session, participant, state, inbound, channel, now, is_new, arrival.involvement
+        )
         if (is_new or idle) and not await self._exempt(turn):
             await self._record_conversation(turn)
         await self._handle(turn, idle=idle and not is_new)

@@ -119,7 +119,4 @@ def _named_choice(node: Node, text: str, words: list[str]) -> ChoiceSpec | None:
     if stripped.isdigit() and 1 <= int(stripped) <= len(node.choices):
         return node.choices[int(stripped) - 1]
     folded = " ".join(words)
-    for choice in node.choices:
-        if any(" ".join(words_of(label)) == folded for label in choice.label.values()):
-            return choice
-    return None
+    return next((choice for choice in node.choices if folded in choice.folded_labels), None)

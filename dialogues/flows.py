@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from string import Formatter
 from typing import Any
@@ -21,6 +21,7 @@ from dialogues.content import LANGUAGES, read_yaml
 from dialogues.matching import Keywords
 from dialogues.messages import MAX_TEXT
 from dialogues.resources import INTERESTS, REGIONS
+from dialogues.text import fold
 
 FLOWS_DIR = Path(__file__).resolve().parent / "flows"
 GLOBAL_FILE = "global.yaml"
@@ -63,6 +64,11 @@ class ChoiceSpec:
     goto: str
     keywords: Keywords
     sets: Mapping[str, str | int]
+    # The labels folded once (see dialogues.text.fold), for choices typed by their label.
+    folded_labels: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "folded_labels", frozenset(map(fold, self.label.values())))
 
 
 @dataclass(frozen=True)

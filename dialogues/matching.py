@@ -6,7 +6,7 @@ written once in ordinary Danish matches "skole", "Skøle" and "skoole" alike."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from dialogues.text import fold_word, folded_words, normalize
 
@@ -27,6 +27,8 @@ class Pattern:
 
     def found_in(self, text_words: list[str]) -> bool:
         size = len(self.words)
+        if size > 1 and self.words[0] not in text_words:
+            return False
         for start in range(len(text_words) - size + 1):
             window = text_words[start : start + size]
             if window[:-1] != list(self.words[:-1]):
@@ -42,6 +44,18 @@ class Keywords:
     """Patterns per language; a message is checked against all languages (people mix)."""
 
     patterns: tuple[Pattern, ...] = ()
+    # Checked for every message against every pattern in view, so one-word patterns (most
+    # of them) are looked up in a set or by one startswith rather than one by one.
+    _words: frozenset[str] = field(init=False, repr=False, compare=False)
+    _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _phrases: tuple[Pattern, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        single = [p for p in self.patterns if len(p.words) == 1]
+        object.__setattr__(self, "_words", frozenset(p.words[0] for p in single))
+        prefixes = tuple(p.words[0] for p in single if p.prefix_last)
+        object.__setattr__(self, "_prefixes", prefixes)
+        object.__setattr__(self, "_phrases", tuple(p for p in self.patterns if p not in single))
 
     @classmethod
     def compile(cls, sources: Iterable[str]) -> Keywords:
@@ -51,7 +65,11 @@ class Keywords:
         return bool(self.patterns)
 
     def match(self, text_words: list[str]) -> bool:
-        return any(pattern.found_in(text_words) for pattern in self.patterns)
+        if not self._words.isdisjoint(text_words):
+            return True
+        if self._prefixes and any(word.startswith(self._prefixes) for word in text_words):
+            return True
+        return any(pattern.found_in(text_words) for pattern in self._phrases)
 
 
 def words_of(text: str) -> list[str]:

@@ -237,6 +237,8 @@ class _Checkins:
     async def note_answer(self, turn: Turn) -> bool:
         """Anything the person sends answers what the bot sent them first (never handles
         the message itself: it goes on to the buttons and flows)."""
+        if not turn.involvement.checkin_sent:
+            return False
         if await checkins.note_answer(turn.session, turn.participant.id, turn.now):
             await turn.record("checkin_answered")
         return False

@@ -12,9 +12,12 @@ from storage.types import utcnow
 MEASURE_KEYS = ("companionship", "left_out", "isolated", "lonely")
 
 
-async def load(session: AsyncSession, participant_id: int, start: str) -> ConversationState:
-    """The person's state, created at `start` ("flow.node") on first contact."""
-    state = await session.get(ConversationState, participant_id)
+async def load(
+    session: AsyncSession, participant_id: int, start: str, *, new: bool = False
+) -> ConversationState:
+    """The person's state, created at `start` ("flow.node") on first contact (`new`: the
+    participant was created just now, so there is nothing to look up)."""
+    state = None if new else await session.get(ConversationState, participant_id)
     if state is None:
         flow, node = start.split(".", 1)
         state = ConversationState(

@@ -2,15 +2,100 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, select
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import bindparam, delete, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.checkins import SENT
 from storage.crypto import Keyring
-from storage.models import Participant
+from storage.handover import OPEN
+from storage.models import Checkin, ConversationState, Handover, Participant, Volunteer
 from storage.types import utcnow
 
-# Run for every message, so built once (bound parameters), not per call.
-_BY_PSEUDONYM = select(Participant).where(Participant.pseudonym == bindparam("pseudonym"))
+# Refreshed at most this often: an hour is precise enough for "last active", and most
+# messages then write nothing to the participant's row.
+ACTIVE_PRECISION = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class Involvement:
+    """What else a person was part of when their message arrived, read with them in one
+    query: a feature whose answer here is no skips its own look-up for this message."""
+
+    volunteer: bool = False
+    open_handover: bool = False
+    checkin_sent: bool = False  # a check-in or reminder waits for an answer
+
+
+NOT_INVOLVED = Involvement()
+
+
+@dataclass(frozen=True)
+class Arrival:
+    participant: Participant
+    is_new: bool
+    state: ConversationState | None = None  # None: new, or not yet in a conversation
+    involvement: Involvement = NOT_INVOLVED
+
+
+# Run for every message, so built once (bound parameters), not per call: the participant,
+# their conversation state and the three checks (on indexes) in one statement.
+_ARRIVAL = (
+    select(
+        Participant,
+        ConversationState,
+        exists().where(Volunteer.participant_id == Participant.id),
+        exists().where(Handover.participant_id == Participant.id, Handover.status.in_(OPEN)),
+        exists().where(Checkin.participant_id == Participant.id, Checkin.status == SENT),
+    )
+    .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
+    .where(Participant.pseudonym == bindparam("pseudonym"))
+)
+
+
+async def arrive(
+    session: AsyncSession,
+    keyring: Keyring,
+    *,
+    channel: str,
+    channel_user_id: str,
+    address: str,
+    language: str,
+    create: bool = True,
+) -> Arrival | None:
+    """The participant for this channel user with what they are part of; created on first
+    contact (unless `create` is false: then None).
+
+    `language` is used only for a new participant. The sealed address is refreshed when it
+    changed (a web session renewed), and a participant seen again is reachable again.
+    """
+    pseudonym = keyring.pseudonym(channel, channel_user_id)
+    row = (await session.execute(_ARRIVAL, {"pseudonym": pseudonym})).first()
+    now = utcnow()
+    if row is None:
+        if not create:
+            return None
+        participant = Participant(
+            pseudonym=pseudonym,
+            channel=channel,
+            sealed_address=keyring.seal(address, pseudonym),
+            language=language,
+            created_at=now,
+            last_active_at=now,
+        )
+        session.add(participant)
+        await session.flush()
+        return Arrival(participant, is_new=True)
+    found, state, volunteer, handover, checkin = row
+    if keyring.open(found.sealed_address, pseudonym) != address:
+        found.sealed_address = keyring.seal(address, pseudonym)
+    if now - found.last_active_at >= ACTIVE_PRECISION:
+        found.last_active_at = now
+    if not found.reachable:
+        found.reachable = True
+    return Arrival(found, False, state, Involvement(volunteer, handover, checkin))
 
 
 async def resolve(
@@ -23,34 +108,17 @@ async def resolve(
     language: str,
     create: bool = True,
 ) -> tuple[Participant | None, bool]:
-    """The participant for this channel user, created on first contact (unless `create` is
-    false: then None); True when new.
-
-    `language` is used only for a new participant. The sealed address is refreshed when it
-    changed (a web session renewed), and a participant seen again is reachable again.
-    """
-    pseudonym = keyring.pseudonym(channel, channel_user_id)
-    found = await session.scalar(_BY_PSEUDONYM, {"pseudonym": pseudonym})
-    now = utcnow()
-    if found is None:
-        if not create:
-            return None, False
-        participant = Participant(
-            pseudonym=pseudonym,
-            channel=channel,
-            sealed_address=keyring.seal(address, pseudonym),
-            language=language,
-            created_at=now,
-            last_active_at=now,
-        )
-        session.add(participant)
-        await session.flush()
-        return participant, True
-    if keyring.open(found.sealed_address, pseudonym) != address:
-        found.sealed_address = keyring.seal(address, pseudonym)
-    found.last_active_at = now
-    found.reachable = True
-    return found, False
+    """`arrive` for callers that need only the participant and whether they are new."""
+    arrival = await arrive(
+        session,
+        keyring,
+        channel=channel,
+        channel_user_id=channel_user_id,
+        address=address,
+        language=language,
+        create=create,
+    )
+    return (None, False) if arrival is None else (arrival.participant, arrival.is_new)
 
 
 def address_of(keyring: Keyring, participant: Participant) -> str:

@@ -81,7 +81,7 @@ class _Handover:
             if turn.inbound.data.startswith("forget:yes:"):
                 await self._before_erasure(turn)
             return False
-        volunteer = await self.desk.volunteer(turn)
+        volunteer = await self.desk.volunteer(turn) if turn.involvement.volunteer else None
         if volunteer is None:
             return kind is not Kind.COMMAND and await self._young(turn)
         if kind is not Kind.COMMAND:
@@ -92,6 +92,8 @@ class _Handover:
         return False
 
     async def _young(self, turn: Turn) -> bool:
+        if not turn.involvement.open_handover:
+            return False
         row = await store.open_for(turn.session, turn.participant.id)
         if row is not None and row.status == store.DRAFT and row.writing_note:
             await self.young.on_note(turn, row)
@@ -126,4 +128,4 @@ class _Handover:
             await self.young.end(turn)
 
     async def is_volunteer(self, turn: Turn) -> bool:
-        return await self.desk.active_volunteer(turn) is not None
+        return turn.involvement.volunteer and await self.desk.active_volunteer(turn) is not None

@@ -16,6 +16,8 @@ from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
 from bot.config import TelegramSettings
 from bot.core import Core, Envelope
 from bot.logs import correlation_id, new_correlation_id
+from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
+from bot.telegram.request import AiohttpRequest
 from bot.telegram.translate import inbound_of, markup_of
 from dialogues.content import LANGUAGES, Texts
 from dialogues.messages import Delivery, Outbound
@@ -53,6 +55,9 @@ class TelegramChannel:
             .token(settings.token.get())
             .base_url(f"{settings.api_url.rstrip('/')}/bot")
             .base_file_url(f"{settings.api_url.rstrip('/')}/file/bot")
+            .request(AiohttpRequest(connection_pool_size=32))
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
             .rate_limiter(
                 # One message per 1/rate seconds rather than `rate` per second, with 2 % to
                 # spare: an even pace never bursts past Telegram's sliding one-second window

@@ -133,3 +133,23 @@ async def test_a_429_is_waited_out_and_the_reply_still_arrives(
     attempts = [c for c in double.calls if c.method == "sendMessage"]
     assert len(attempts) == 2
     assert attempts[1].at - attempts[0].at >= 1.0
+
+
+async def test_people_writing_at_once_each_get_their_replies_in_order(
+    double: BotApiDouble, start_snakkes: StartSnakkes
+) -> None:
+    """Updates of different people are handled side by side, one person's strictly in turn
+    (bot/telegram/ordering.py): all queued before the bot fetches them, and the first reply
+    of each person held up by a 429, every reply still comes in the order it was asked."""
+    people = [double.user(language_code="da") for _ in range(12)]
+    sequence = ["/privacy", "/help", "/help", "/privacy", "/help", "/privacy"]
+    for command in sequence:
+        for person in people:
+            double.send_command(person, command)
+    for person in people[:3]:
+        double.fail_next("sendMessage", error_code=429, retry_after=1, chat_id=person.chat_id)
+    await start_snakkes()
+    for person in people:
+        replies = await double.wait_for_messages(person.chat_id, count=len(sequence), timeout=30)
+        answered = ["/help" if r.text.startswith("Jeg er en bot") else "/privacy" for r in replies]
+        assert answered == sequence

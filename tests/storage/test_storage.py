@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from storage import migrate, participants, updates
+from storage import checkins, handover, migrate, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
-from storage.models import Participant, ProcessedUpdate
+from storage.models import Checkin, Handover, Participant, ProcessedUpdate, Volunteer
 from storage.types import utcnow
 
 KEYRING = Keyring(b"k" * 32)
@@ -81,3 +81,52 @@ async def test_a_participant_is_found_again_by_pseudonym_and_erased(database: Da
         await participants.erase(session, again.id)
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(Participant)) == 0
+
+
+async def test_arriving_tells_what_else_the_person_is_part_of(database: Database) -> None:
+    """The one query per message (participants.arrive) reads the volunteer, open handover
+    and sent check-in of the person, and of nobody else; features skip look-ups on it."""
+
+    async def arrive(user: str) -> participants.Arrival:
+        async with database.session() as session, session.begin():
+            arrival = await participants.arrive(
+                session,
+                KEYRING,
+                channel="telegram",
+                channel_user_id=user,
+                address=user,
+                language="da",
+            )
+            assert arrival is not None
+            return arrival
+
+    young, volunteer, bystander = [await arrive(user) for user in ("1", "2", "3")]
+    assert young.is_new
+    assert young.involvement == participants.NOT_INVOLVED
+    async with database.session() as session, session.begin():
+        session.add(Volunteer(participant_id=volunteer.participant.id, org_slug="o", role="v"))
+        session.add(
+            Handover(
+                participant_id=young.participant.id,
+                status=handover.WAITING,
+                young_number=1,
+                language="da",
+                age_band="18-24",
+                channel="telegram",
+            )
+        )
+        planned = checkins.add(session, young.participant.id, utcnow())
+        await session.flush()
+        planned.status = checkins.SENT
+
+    assert (await arrive("1")).involvement == participants.Involvement(
+        volunteer=False, open_handover=True, checkin_sent=True
+    )
+    assert (await arrive("2")).involvement == participants.Involvement(volunteer=True)
+    assert (await arrive("3")).involvement == participants.NOT_INVOLVED
+    assert bystander.is_new
+    assert not (await arrive("3")).is_new
+    async with database.session() as session, session.begin():
+        await session.execute(update(Handover).values(status=handover.ENDED))
+        await session.execute(update(Checkin).values(status=checkins.ANSWERED))
+    assert (await arrive("1")).involvement == participants.NOT_INVOLVED
