@@ -28,7 +28,7 @@ from dialogues.safety import CrisisNet
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import migrate, updates, webchat
+from storage import migrate, totals, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
@@ -183,6 +183,8 @@ class Service:
             async with self.database.session() as session, session.begin():
                 await updates.prune(session, now - timedelta(days=2))
                 await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            async with self.database.session() as session:  # the statistics' daily totals
+                await totals.fold(session, self.settings.service.zone)
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
 

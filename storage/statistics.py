@@ -1,11 +1,15 @@
-"""Anonymised statistics: aggregations in SQL over the event log (`stat_events`: no
-pseudonym, no text, time to the hour) and over the loneliness measurements.
+"""Anonymised statistics over the event log (`stat_events`: no pseudonym, no text, time
+to the hour) and the loneliness measurements.
+
+A year of events is millions of rows, so the figures are read from totals folded from
+them (`storage/totals.py`: counts and values per local day, each measurement's score),
+with what is not folded yet counted the same way and added, in one snapshot: the figures
+are the same whether the fold has run or not.
 
 What comes back is counts and summaries per period bucket, never a row per person. The
-buckets are local days, ISO weeks or months in the deployment's zone, computed in SQL
-(PostgreSQL: `AT TIME ZONE`; SQLite, which knows no zones: the UTC offsets in force over
-the range, from `zoneinfo`, as a CASE). Small cells are not suppressed here: that is done
-once, for every output, by the report (`bot/report.py`).
+buckets are local days, ISO weeks or months in the deployment's zone; the totals are kept
+per local day, so a bucket is a set of days. Small cells are not suppressed here: that is
+done once, for every output, by the report (`bot/report.py`).
 """
 
 from __future__ import annotations
@@ -14,14 +18,35 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import pairwise
+from functools import cached_property
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    Subquery,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Measurement, StatEvent
+from storage.models import DailyCount, DailyValue, Measurement, MeasurementScore, StatEvent
+from storage.totals import (
+    VALUED_KINDS,
+    EventRange,
+    Rows,
+    event_days,
+    scored_measurements,
+    value_days,
+    watermarks,
+)
 from storage.types import UTCDateTime
 
 Granularity = Literal["day", "week", "month"]
@@ -46,7 +71,7 @@ COUNTED_KINDS = (
 )
 # The kinds counted by channel and language as well.
 PEOPLE_KINDS = ("new_person", "bot_conversation")
-WAIT, LENGTH = "handover_claimed", "handover_ended"  # kinds whose `value` is summarised
+WAIT, LENGTH = VALUED_KINDS  # the kinds whose `value` is summarised
 
 
 @dataclass(frozen=True)
@@ -84,15 +109,17 @@ class Periods:
     def labels(self) -> list[str]:
         return [label(start, self.granularity) for start in self.starts]
 
-    def index(self, start: str) -> int | None:
-        try:
-            return self._positions[start]
-        except KeyError:
-            return None
-
-    @property
-    def _positions(self) -> dict[str, int]:
-        return {start.isoformat(): i for i, start in enumerate(self.starts)}
+    @cached_property
+    def of_day(self) -> dict[str, int]:
+        """The period of each day of the range, by ISO date."""
+        found: dict[str, int] = {}
+        day, index = self.first, 0
+        while day <= self.last:
+            if index + 1 < len(self.starts) and day >= self.starts[index + 1]:
+                index += 1
+            found[day.isoformat()] = index
+            day += timedelta(days=1)
+        return found
 
 
 def bucket_start(day: date, granularity: Granularity) -> date:
@@ -168,231 +195,167 @@ class Figures:
 
 
 async def compute(session: AsyncSession, periods: Periods) -> Figures:
-    """Every figure of a report over `periods`: a handful of grouped queries."""
+    """Every figure of a report over `periods`, from the folded totals and, added to them,
+    what is not folded yet. All in one snapshot (on PostgreSQL, a REPEATABLE READ
+    transaction when this starts it), so a fold committing meanwhile counts once."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql" and not session.in_transaction():
+        await session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    marks = await watermarks(session, periods.zone)
+    last_event = await session.scalar(select(func.max(StatEvent.id))) or 0
+    last_measurement = await session.scalar(select(func.max(Measurement.id))) or 0
+    unfolded = EventRange(marks.events, last_event, periods.start_utc, periods.end_utc)
+    c, v = DailyCount, DailyValue
+    counts = _parts(
+        select(c.day, c.kind, c.detail, c.channel, c.language, c.org, c.n),
+        event_days(dialect, periods.zone, unfolded),
+    )
+    values = _parts(
+        select(v.day, v.kind, v.org, v.value, v.n), value_days(dialect, periods.zone, unfolded)
+    )
+    if not marks.events:
+        counts, values = counts[1:], values[1:]
+    if last_event == marks.events:
+        counts, values = counts[:1], values[:1]
     figures = Figures(periods)
-    bucket = Bucket(session.get_bind().dialect.name, periods)
-    await _count_events(session, bucket, figures)
-    await _count_people(session, bucket, figures)
-    figures.waits = await _percentiles(session, bucket, WAIT)
-    figures.lengths = await _percentiles(session, bucket, LENGTH)
-    await _measurements(session, bucket, figures)
+    await _counts(session, periods, counts, figures)
+    figures.waits, figures.lengths = await _percentiles(session, periods, values)
+    scores = _scores(dialect, periods, marks.measurements, last_measurement)
+    await _first_scores(session, periods, scores, figures)
+    await _changes(session, periods, scores, figures)
     return figures
 
 
-class Bucket:
-    """The SQL expression turning a UTC timestamp into the ISO date of its local bucket."""
+# -- the figures: the folded totals with what is not folded yet ------------------------------
+def _parts(*parts: Rows) -> list[Subquery]:
+    return [part.subquery() for part in parts]
 
-    def __init__(self, dialect: str, periods: Periods) -> None:
-        self.dialect = dialect
-        self.periods = periods
 
-    def of(self, column: Any) -> ColumnElement[str]:
-        granularity = self.periods.granularity
-        if self.dialect == "postgresql":
-            local = func.timezone(self.periods.zone.key, column)
-            return func.to_char(func.date_trunc(granularity, local), "YYYY-MM-DD")
-        shift = self._sqlite_shift(column)
-        if granularity == "week":
-            return func.date(column, shift, "-6 days", "weekday 1")
-        if granularity == "month":
-            return func.strftime("%Y-%m-01", column, shift)
-        return func.date(column, shift)
+def _in_days(day: Any, periods: Periods) -> ColumnElement[bool]:
+    return and_(day >= literal(periods.first, Date()), day <= literal(periods.last, Date()))
 
-    def _sqlite_shift(self, column: Any) -> ColumnElement[str]:
-        """'+60 minutes' (or whatever the zone's offset is at that instant)."""
-        segments = offsets(self.periods.zone, self.periods.start_utc, self.periods.end_utc)
-        if len(segments) == 1:
-            return literal(_modifier(segments[0][1]))
-        whens = [
-            (column < literal(until, UTCDateTime()), _modifier(offset))
-            for (_, offset), (until, _) in pairwise(segments)
-        ]
-        return case(*whens, else_=_modifier(segments[-1][1]))
 
-    def in_range(self, column: Any) -> ColumnElement[bool]:
-        return and_(
-            column >= literal(self.periods.start_utc, UTCDateTime()),
-            column < literal(self.periods.end_utc, UTCDateTime()),
+def _iso(day: Any) -> ColumnElement[str]:
+    """The day as 'YYYY-MM-DD' text, the key of `Periods.of_day` (no date parsing per row)."""
+    return cast(day, String())
+
+
+async def _counts(session: AsyncSession, periods: Periods, parts: list[Subquery],
+                  figures: Figures) -> None:
+    """Rows per day are few (a few hundred a day): they are added up here, which is
+    quicker than SQLite grouping them again."""
+    of_day = periods.of_day
+    size = len(periods.starts)
+    events: dict[Any, list[int]] = figures.events
+    people: dict[Any, list[int]] = figures.people
+    counted = frozenset(COUNTED_KINDS)
+    for days in parts:
+        d = days.c
+        query = select(_iso(d.day), d.kind, d.detail, d.channel, d.language, d.org, d.n).where(
+            _in_days(d.day, periods), d.kind.in_((*COUNTED_KINDS, *PEOPLE_KINDS))
         )
+        for day, kind, detail, channel, language, org, n in await session.execute(query):
+            into, key = (
+                (events, (kind, detail, org or None)) if kind in counted
+                else (people, (kind, detail, channel, language))
+            )
+            if key not in into:
+                into[key] = [0] * size
+            into[key][of_day[day]] += n
 
 
-def _modifier(offset: timedelta) -> str:
-    return f"{int(offset.total_seconds() // 60):+d} minutes"
-
-
-def offsets(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, timedelta]]:
-    """The zone's UTC offsets from `start` to `end`: (from when, offset), to the hour (the
-    event log's resolution)."""
-    def offset_at(moment: datetime) -> timedelta:
-        found = moment.astimezone(zone).utcoffset()
-        return found if found is not None else timedelta()
-
-    segments = [(start, offset_at(start))]
-    day = start
-    while day < end:
-        following = min(day + timedelta(days=1), end)
-        if offset_at(following) != segments[-1][1]:
-            hour = day
-            while offset_at(hour) == segments[-1][1]:
-                hour += timedelta(hours=1)
-            segments.append((hour, offset_at(hour)))
-        day = following
-    return segments
-
-
-async def _count_events(session: AsyncSession, bucket: Bucket, figures: Figures) -> None:
-    e = StatEvent
-    # By hour first, along the covering index; the bucket expression then runs once per
-    # hour and group, not once per event.
-    hourly = (
-        select(e.kind, e.detail, e.org, e.hour, func.count().label("n"))
-        .where(e.kind.in_(COUNTED_KINDS), bucket.in_range(e.hour))
-        .group_by(e.kind, e.hour, e.detail, e.org)
-        .subquery()
-    )
-    b = bucket.of(hourly.c.hour).label("b")
-    query = select(hourly.c.kind, hourly.c.detail, hourly.c.org, b, func.sum(hourly.c.n)).group_by(
-        hourly.c.kind, hourly.c.detail, hourly.c.org, b
-    )
-    for kind, detail, org, start, n in await session.execute(query):
-        _add(figures, figures.events, (kind, detail, org), start, int(n))
-
-
-async def _count_people(session: AsyncSession, bucket: Bucket, figures: Figures) -> None:
-    e = StatEvent
-    hourly = (
-        select(e.kind, e.detail, e.channel, e.language, e.hour, func.count().label("n"))
-        .where(e.kind.in_(PEOPLE_KINDS), bucket.in_range(e.hour))
-        .group_by(e.kind, e.hour, e.channel, e.language, e.detail)
-        .subquery()
-    )
-    c = hourly.c
-    b = bucket.of(c.hour).label("b")
-    query = select(c.kind, c.detail, c.channel, c.language, b, func.sum(c.n)).group_by(
-        c.kind, c.detail, c.channel, c.language, b
-    )
-    for kind, detail, channel, language, start, n in await session.execute(query):
-        _add(figures, figures.people, (kind, detail, channel, language), start, int(n))
-
-
-def _add(figures: Figures, into: dict[Any, list[int]], key: Any, start: str, n: int) -> None:
-    index = figures.periods.index(str(start))
-    if index is None:
-        return
-    counts = into.setdefault(key, figures.zeros())
-    counts[index] += n
+Summaries = dict[str, list[Percentiles | None]]
 
 
 async def _percentiles(
-    session: AsyncSession, bucket: Bucket, kind: str
-) -> dict[str, list[Percentiles | None]]:
-    """Nearest-rank median and p90 of the events' values, per (bucket, organisation), with
-    every organisation (ALL) and the whole range ("total") as partitions of their own."""
-    e = StatEvent
-    where = (e.kind == kind, e.value.is_not(None), bucket.in_range(e.hour))
-    b = bucket.of(e.hour)
-    org = func.coalesce(e.org, "")
-    parts = [
-        select(b.label("b"), org.label("o"), e.value.label("v")).where(*where),
-        select(b.label("b"), literal(ALL).label("o"), e.value.label("v")).where(*where),
-        select(literal("total").label("b"), org.label("o"), e.value.label("v")).where(*where),
-        select(literal("total").label("b"), literal(ALL).label("o"), e.value.label("v")).where(
-            *where
-        ),
-    ]
-    values = union_all(*parts).subquery()
-    ranked = select(
-        values.c.b,
-        values.c.o,
-        values.c.v,
-        func.row_number().over(partition_by=(values.c.b, values.c.o), order_by=values.c.v)
-        .label("rn"),
-        func.count().over(partition_by=(values.c.b, values.c.o)).label("n"),
-    ).subquery()
-    r = ranked.c
-    median_rank, p90_rank = (r.n + 1) // 2, (r.n * 9 + 9) // 10
-    query = select(r.b, r.o, r.n, r.rn, r.v).where((r.rn == median_rank) | (r.rn == p90_rank))
-    found: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
-    for start, organisation, n, rn, value in await session.execute(query):
-        entry = found[(str(start), str(organisation))]
-        entry["n"] = int(n)
-        if int(rn) == (int(n) + 1) // 2:
-            entry["median"] = int(value)
-        if int(rn) == (int(n) * 9 + 9) // 10:
-            entry["p90"] = int(value)
-    periods = bucket.periods
-    result: dict[str, list[Percentiles | None]] = {}
-    for (start, organisation), entry in found.items():
-        row = result.setdefault(organisation, [None] * (len(periods.starts) + 1))
-        index = len(periods.starts) if start == "total" else periods.index(start)
-        if index is not None:
-            row[index] = Percentiles(entry["n"], entry["median"], entry["p90"])
-    return result
+    session: AsyncSession, periods: Periods, parts: list[Subquery]
+) -> tuple[Summaries, Summaries]:
+    """Nearest-rank median and p90 of the waits and the lengths, per (bucket,
+    organisation), with every organisation (ALL) and the whole range as partitions of their
+    own, from how many times each value occurs."""
+    of_day = periods.of_day
+    total = len(periods.starts)
+    counted: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for days in parts:
+        d = days.c
+        query = select(_iso(d.day), d.kind, d.org, d.value, d.n).where(_in_days(d.day, periods))
+        for day, kind, org, value, n in await session.execute(query):
+            counted[(kind, org, of_day[day])] += [value] * n
+    for (kind, org, index), values in list(counted.items()):
+        for partition in ((kind, ALL, index), (kind, org, total), (kind, ALL, total)):
+            counted[partition] += values
+    found: dict[str, Summaries] = {WAIT: {}, LENGTH: {}}
+    for (kind, org, index), values in counted.items():
+        row = found[kind].setdefault(org, [None] * (total + 1))
+        row[index] = nearest_rank(values)
+    return found[WAIT], found[LENGTH]
 
 
-async def _measurements(session: AsyncSession, bucket: Bucket, figures: Figures) -> None:
-    """The first complete Three-Item Loneliness Scale per person, and for those measured
-    again, the change from the first to the latest (up to the end of the range)."""
-    m = Measurement
-    score = case(
-        (
-            and_(m.companionship.is_not(None), m.left_out.is_not(None), m.isolated.is_not(None)),
-            m.companionship + m.left_out + m.isolated,
-        ),
-        else_=None,
-    )
-    complete = (
-        select(m.id, m.participant_id, m.taken_at, score.label("score"))
-        .where(m.taken_at < literal(bucket.periods.end_utc, UTCDateTime()))
-        .subquery()
-    )
-    c = complete.c
-    ranked = (
-        select(
-            c.participant_id,
-            c.taken_at,
-            c.score,
-            func.row_number()
-            .over(partition_by=c.participant_id, order_by=(c.taken_at, c.id))
-            .label("first_rank"),
-            func.row_number()
-            .over(partition_by=c.participant_id, order_by=(c.taken_at.desc(), c.id.desc()))
-            .label("last_rank"),
+def nearest_rank(values: list[int]) -> Percentiles:
+    values.sort()
+    n = len(values)
+    return Percentiles(n, values[(n + 1) // 2 - 1], values[(n * 9 + 9) // 10 - 1])
+
+
+def _scores(dialect: str, periods: Periods, after: int, last: int) -> list[Subquery]:
+    """Every complete measurement's score, in two parts with no person in both: as folded,
+    and scored afresh for the people measured after the watermark `after`."""
+    m, s = Measurement, MeasurementScore
+    fresh = select(m.participant_id).where(m.id > after)
+    folded = select(s.participant_id, s.measurement_id, s.taken_at, s.day, s.score, s.change,
+                    s.next_at)
+    span = (periods.start_utc, periods.end_utc)
+    unfolded = scored_measurements(dialect, periods.zone, span, participants=fresh)
+    if last == after:
+        return _parts(folded)
+    if not after:
+        return _parts(unfolded)
+    return _parts(folded.where(s.participant_id.not_in(fresh)), unfolded)
+
+
+async def _first_scores(
+    session: AsyncSession, periods: Periods, parts: list[Subquery], figures: Figures
+) -> None:
+    """The first complete Three-Item Loneliness Scale per person, in its bucket."""
+    for scores in parts:
+        r = scores.c
+        query = (
+            select(_iso(r.day), r.score, func.count())
+            .where(r.change.is_(None), _in_days(r.day, periods))
+            .group_by(r.day, r.score)
         )
-        .where(c.score.is_not(None))
-        .subquery()
-    )
-    r = ranked.c
-    b = bucket.of(r.taken_at).label("b")
-    firsts = (
-        select(b, r.score, func.count())
-        .where(r.first_rank == 1, bucket.in_range(r.taken_at))
-        .group_by(b, r.score)
-    )
-    for start, value, n in await session.execute(firsts):
-        _add(figures, figures.first_scores, int(value), start, int(n))
-    first = ranked.alias("first")
-    latest = ranked.alias("latest")
-    change = (latest.c.score - first.c.score).label("change")
-    lb = bucket.of(latest.c.taken_at).label("b")
-    direction = case((change < 0, "better"), (change > 0, "worse"), else_="same").label("d")
-    pairs = (
-        select(lb, direction, func.count(), func.sum(change))
-        .select_from(first.join(latest, first.c.participant_id == latest.c.participant_id))
-        .where(
-            first.c.first_rank == 1,
-            latest.c.last_rank == 1,
-            latest.c.first_rank > 1,
-            bucket.in_range(latest.c.taken_at),
-        )
-        .group_by(lb, direction)
-    )
+        for day, score, n in await session.execute(query):
+            _add(figures, figures.first_scores, score, periods.of_day[day], n)
+
+
+async def _changes(
+    session: AsyncSession, periods: Periods, parts: list[Subquery], figures: Figures
+) -> None:
+    """For those measured again, the change from the first to the latest measurement up
+    to the end of the range, counted in the bucket of the latest."""
     figures.change_sums = figures.zeros()
-    for start, way, n, total in await session.execute(pairs):
-        _add(figures, figures.changes, str(way), start, int(n))
-        index = figures.periods.index(str(start))
-        if index is not None:
-            figures.change_sums[index] += int(total)
+    end = literal(periods.end_utc, UTCDateTime())
+    for scores in parts:
+        r = scores.c
+        direction = case((r.change < 0, "better"), (r.change > 0, "worse"), else_="same")
+        query = (
+            select(_iso(r.day), direction, func.count(), func.sum(r.change))
+            .where(
+                r.change.is_not(None),
+                _in_days(r.day, periods),
+                r.taken_at < end,  # the latest before the end: measured next after it, if at all
+                or_(r.next_at.is_(None), r.next_at >= end),
+            )
+            .group_by(r.day, direction)
+        )
+        for day, way, n, total in await session.execute(query):
+            index = periods.of_day[day]
+            _add(figures, figures.changes, way, index, n)
+            figures.change_sums[index] += total
+
+
+def _add(figures: Figures, into: dict[Any, list[int]], key: Any, index: int, n: int) -> None:
+    into.setdefault(key, figures.zeros())[index] += n
 
 
 def every(values: Iterable[list[int]], size: int) -> list[int]:

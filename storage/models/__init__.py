@@ -6,6 +6,7 @@ from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
+from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
 from storage.models.webchat import WebchatMessage
 
 __all__ = [
@@ -13,11 +14,15 @@ __all__ = [
     "Checkin",
     "ConversationState",
     "Coordinator",
+    "DailyCount",
+    "DailyValue",
     "DashboardSession",
+    "FoldState",
     "GroupNotice",
     "Handover",
     "Invite",
     "Measurement",
+    "MeasurementScore",
     "Participant",
     "PendingErasure",
     "ProcessedUpdate",
