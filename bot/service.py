@@ -176,16 +176,22 @@ class Service:
                 channel.state = "unavailable"
 
     async def _maintain(self) -> None:
-        """Hourly housekeeping: forget update ids Telegram will no longer redeliver, and web
-        chat messages whose browser session has expired."""
+        """Hourly housekeeping: forget update ids Telegram will no longer redeliver and web
+        chat messages whose browser session has expired; fold the event log into the
+        statistics' daily totals. A round that fails is logged and tried again next hour."""
         while True:
-            now = utcnow()
-            async with self.database.session() as session, session.begin():
-                await updates.prune(session, now - timedelta(days=2))
-                await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
-            async with self.database.session() as session:  # the statistics' daily totals
-                await totals.fold(session, self.settings.service.zone)
+            try:
+                await self._maintain_once(utcnow())
+            except Exception as error:
+                log.error("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
+
+    async def _maintain_once(self, now: datetime) -> None:
+        async with self.database.session() as session, session.begin():
+            await updates.prune(session, now - timedelta(days=2))
+            await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+        async with self.database.session() as session:
+            await totals.fold(session, self.settings.service.zone)
 
 
 def build_conversation(
