@@ -42,7 +42,8 @@ class BotApiDouble(Players):
     """Fake Telegram Bot API on 127.0.0.1 plus the test-facing controls and observations.
 
     Use as ``async with BotApiDouble() as double:`` or ``start()``/``stop()``. With
-    ``enforce_limits`` Telegram's flood limits are applied and answered with 429.
+    ``enforce_limits`` Telegram's flood limits are applied and answered with 429. ``lean``
+    (for benchmarks) keeps no calls or messages: watch them with :meth:`on_sent` instead.
     """
 
     def __init__(
@@ -50,12 +51,13 @@ class BotApiDouble(Players):
         token: str = "123456:TEST-TOKEN",  # noqa: S107 - a fake token, the double's default
         *,
         enforce_limits: bool = False,
+        lean: bool = False,
     ) -> None:
         if not _TOKEN.match(token):
             raise ValueError(f"not a bot token: {token!r}")
         super().__init__()
         self.token = token
-        self._state = BotState(token, enforce_limits=enforce_limits)
+        self._state = BotState(token, enforce_limits=enforce_limits, lean=lean)
         self._runner: web.AppRunner | None = None
         self._url: str | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -120,7 +122,8 @@ class BotApiDouble(Players):
         known = METHODS.get(name.lower())
         canonical = "getUpdates" if name.lower() == "getupdates" else (known or (name,))[0]
         call = Call(canonical, params)
-        self._state.calls.append(call)
+        if not self._state.lean:
+            self._state.calls.append(call)
         self._state.signal.fire()
         try:
             result = await self._dispatch(request.match_info["token"], canonical, params)

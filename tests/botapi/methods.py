@@ -118,7 +118,8 @@ def _record(
         edited="edit_date" in message,
         method=method,
     )
-    state.sent.append(sent)
+    if not state.lean:
+        state.sent.append(sent)
     for listener in state.sent_listeners:
         listener(sent)
     state.signal.fire()
@@ -139,9 +140,10 @@ def send_message(state: BotState, params: JSON) -> JSON:
     }
     if (inline := _inline_only(markup)) is not None:
         message["reply_markup"] = inline
-    key = (chat["id"], message["message_id"])
-    state.messages[key] = message
-    state.bot_messages.add(key)
+    if not state.lean:
+        key = (chat["id"], message["message_id"])
+        state.messages[key] = message
+        state.bot_messages.add(key)
     state.note_delivery(chat["id"])
     _record(state, message, raw_text, parse_mode, "sendMessage")
     return message

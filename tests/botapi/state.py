@@ -7,6 +7,8 @@ Separate from the HTTP layer so the method handlers (``methods.py``) and the tes
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 import math
 import time
 from collections import Counter, deque
@@ -81,12 +83,17 @@ def update_kind(update: JSON) -> str:
 
 
 class BotState:
-    """Everything the fake Telegram server knows; mutated only from the event loop."""
+    """Everything the fake Telegram server knows; mutated only from the event loop.
 
-    def __init__(self, token: str, *, enforce_limits: bool) -> None:
+    ``lean`` keeps no history (calls, sent messages, their content for edits): counts, flood
+    windows and ``sent_listeners`` only, so a long benchmark does not grow the double.
+    """
+
+    def __init__(self, token: str, *, enforce_limits: bool, lean: bool = False) -> None:
         self.token = token
         self.bot_id = int(token.split(":", 1)[0])
         self.enforce_limits = enforce_limits
+        self.lean = lean
         self.signal = Signal()
         self.users: dict[int, FakeUser] = {}
         self.groups: dict[int, JSON] = {}
@@ -114,7 +121,7 @@ class BotState:
         self.closing = False
         self.rejected_429 = 0
         self.delivered_count_by_chat: Counter[int] = Counter()
-        self._chat_windows: dict[int, deque[float]] = {}
+        self._chat_windows: dict[int, deque[float]] = {}  # least recently used first
         self._global_window: deque[float] = deque()
 
     # ----------------------------------------------------------------- identities and chats
@@ -159,8 +166,10 @@ class BotState:
         self.next_update_id = max(self.next_update_id, update_id + 1)
         update = {"update_id": update_id, kind: payload}
         self.all_updates[update_id] = update
-        self.queue.append(update)
-        self.queue.sort(key=lambda item: int(item["update_id"]))
+        if self.queue and int(self.queue[-1]["update_id"]) > update_id:
+            bisect.insort(self.queue, update, key=_update_id)
+        else:
+            self.queue.append(update)
         self.signal.fire()
         return update_id
 
@@ -184,7 +193,7 @@ class BotState:
         if offset < 0:
             self.queue = self.queue[offset:]
         else:
-            self.queue = [u for u in self.queue if int(u["update_id"]) >= offset]
+            del self.queue[: bisect.bisect_left(self.queue, offset, key=_update_id)]
 
     def drop_pending(self) -> None:
         """``drop_pending_updates=True``: forget everything not yet delivered."""
@@ -199,7 +208,8 @@ class BotState:
 
     def deliverable(self, limit: int = 100) -> list[JSON]:
         """What the next getUpdates / webhook flush would hand out, redeliveries first."""
-        return (self.redeliveries + [u for u in self.queue if self._allowed(u)])[:limit]
+        pending = (u for u in self.queue if self._allowed(u))
+        return list(itertools.islice(itertools.chain(self.redeliveries, pending), limit))
 
     def take_deliverable(self, limit: int = 100) -> list[JSON]:
         """Like :meth:`deliverable`, consuming the redeliveries handed out."""
@@ -247,8 +257,8 @@ class BotState:
         if not self.enforce_limits:
             return
         now = time.monotonic()
-        limit, period = (1, 1.0) if chat_id > 0 else (20, 60.0)
-        window = self._chat_windows.setdefault(chat_id, deque())
+        limit, period = _chat_limit(chat_id)
+        window = self._chat_windows.get(chat_id, deque())
         waits: list[float] = []
         for win, win_limit, win_period in (
             (window, limit, period),
@@ -265,6 +275,27 @@ class BotState:
     def note_delivery(self, chat_id: int) -> None:
         """Count a delivered message towards the flood windows and per-chat totals."""
         now = time.monotonic()
-        self._chat_windows.setdefault(chat_id, deque()).append(now)
+        window = self._chat_windows.pop(chat_id, None) or deque()
+        window.append(now)
+        self._chat_windows[chat_id] = window  # now the most recently used
         self._global_window.append(now)
         self.delivered_count_by_chat[chat_id] += 1
+        self._forget_quiet_chats(now)
+
+    def _forget_quiet_chats(self, now: float) -> None:
+        """Drop per-chat windows that no longer hold anything back, oldest first (O(1)
+        amortised): the same limits, without a window kept for every chat ever seen."""
+        while self._chat_windows:
+            chat_id, window = next(iter(self._chat_windows.items()))
+            if window and window[-1] > now - _chat_limit(chat_id)[1]:
+                return
+            del self._chat_windows[chat_id]
+
+
+def _update_id(update: JSON) -> int:
+    return int(update["update_id"])
+
+
+def _chat_limit(chat_id: int) -> tuple[int, float]:
+    """Messages allowed per period in one chat: 1 a second privately, 20 a minute in groups."""
+    return (1, 1.0) if chat_id > 0 else (20, 60.0)

@@ -221,6 +221,28 @@ async def test_enforced_limits_reject_second_message_within_a_second(
         assert sum(limited.delivered_count_by_chat.values()) == 2
 
 
+async def test_lean_double_keeps_no_history_but_enforces_the_same_limits(
+    bot: Bot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PTB_TIMEDELTA", "true")
+    seen: list[int] = []
+    async with BotApiDouble(TOKEN, enforce_limits=True, lean=True) as lean:
+        lean.on_sent(lambda message: seen.append(message.chat_id))
+        people = [lean.user() for _ in range(31)]
+        async with make_bot(lean) as client:
+            await client.send_message(people[0].chat_id, "en")
+            with pytest.raises(RetryAfter):  # one a second in a chat
+                await client.send_message(people[0].chat_id, "to")
+            for person in people[1:30]:
+                await client.send_message(person.chat_id, "hej")
+            with pytest.raises(RetryAfter):  # 30 a second overall
+                await client.send_message(people[30].chat_id, "en for mange")
+        assert seen == [person.chat_id for person in people[:30]]
+        assert (lean.sent, lean.calls) == ([], [])
+        assert lean.rejected_429 == 2
+        assert sum(lean.delivered_count_by_chat.values()) == 30
+
+
 async def test_overlapping_long_polls_conflict(double: BotApiDouble) -> None:
     url = f"{double.url}/bot{TOKEN}/getUpdates"
     async with aiohttp.ClientSession() as session:
