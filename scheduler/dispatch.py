@@ -4,7 +4,9 @@ due and send it, each row exactly once (see storage/checkins.py for the claim pr
 The only write before a send is the take-over into "sending", committed before the send,
 so a crash right after it can never lead to a second send. The outcomes of a batch are
 written together afterwards: a crash before that leaves the rows "sending", which later
-rounds record as 'uncertain' and never send again.
+rounds record as 'uncertain' and never send again. Batches overlap: the next is claimed as
+soon as the last send of the current one has started, and a batch's outcomes are written
+while the next is being sent, so the sends never stop between batches.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +36,15 @@ ASK_AFTER_UNANSWERED = 3
 MAX_ATTEMPTS = 5
 _RETRY_AFTER = timedelta(seconds=30)
 _PAGE = 200  # rows settled per transaction
+
+
+@dataclass
+class _Batch:
+    token: str
+    people: dict[int, Recipient]
+    claimed: int
+    sends: list[asyncio.Task[None]] = field(default_factory=list)
+    outcomes: list[Outcome] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -75,22 +86,37 @@ class Dispatcher:
         if self.rules.is_quiet(now):
             await self._defer_quiet(now)
             return
-        while not self.stopping:
-            token, now = uuid.uuid4().hex, self.clock()
-            async with self.database.session() as session, session.begin():
-                claims = await checkins.claim_due(
-                    session,
-                    now=now,
-                    stale_before=now - self.rules.stale_after,
-                    token=token,
-                    limit=self.batch_size,
-                )
-                people = await checkins.recipients(session, {c.participant_id for c in claims})
-            if not claims:
-                return
-            self.tokens.add(token)
-            await self._send_batch(claims, people, token)
-            self.tokens.discard(token)
+        free = asyncio.Semaphore(self.concurrency)  # sends in flight, across batches
+        finishing: list[asyncio.Task[None]] = []
+        try:
+            # A failed batch (the database may be away) stops the round.
+            while not self.stopping and not any(_failed(task) for task in finishing):
+                token, now = uuid.uuid4().hex, self.clock()
+                async with self.database.session() as session, session.begin():
+                    claims = await checkins.claim_due(
+                        session,
+                        now=now,
+                        stale_before=now - self.rules.stale_after,
+                        token=token,
+                        limit=self.batch_size,
+                    )
+                    people = await checkins.recipients(
+                        session, {c.participant_id for c in claims}
+                    )
+                if not claims:
+                    break
+                self.tokens.add(token)
+                batch = _Batch(token, people, len(claims))
+                try:
+                    await self._start_sends(batch, claims, free)
+                finally:
+                    finishing.append(asyncio.create_task(self._finish(batch)))
+                finishing = [task for task in finishing if not task.done() or _failed(task)]
+        finally:
+            results = await asyncio.gather(*finishing, return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
 
     async def release(self) -> None:
         async with self.database.session() as session, session.begin():
@@ -136,38 +162,46 @@ class Dispatcher:
                 return
 
     # -- sending ---------------------------------------------------------------------------
-    async def _send_batch(
-        self, claims: list[Claimed], people: dict[int, Recipient], token: str
+    async def _start_sends(
+        self, batch: _Batch, claims: list[Claimed], free: asyncio.Semaphore
     ) -> None:
-        """Send with at most `concurrency` in flight: each check-in is taken over in its own
-        transaction just before it is sent (so a crash leaves at most `concurrency`
-        'uncertain'), and the next starts as soon as one finishes, with no waiting for a
-        whole wave: the pacer and the channel's rate limiter alone set the pace. Every
-        outcome is written once the batch is done, even when something failed badly."""
-        outcomes: list[Outcome] = []
-        free = asyncio.Semaphore(self.concurrency)
+        """Start a send for each claim as soon as fewer than `concurrency` are in flight,
+        with no waiting for a whole wave: the pacer and the channel's rate limiter alone
+        set the pace. Each check-in is taken over in its own transaction just before it is
+        sent, so a crash leaves at most `concurrency` 'uncertain'."""
 
         async def take_over_and_send(claim_id: int) -> None:
             try:
                 async with self.database.engine.begin() as connection:
-                    rows = await checkins.begin_send(connection, [claim_id], token, self.clock())
+                    rows = await checkins.begin_send(
+                        connection, [claim_id], batch.token, self.clock()
+                    )
                 for row in rows:
-                    outcome = await self._send(row, people.get(row.participant_id))
+                    outcome = await self._send(row, batch.people.get(row.participant_id))
                     if outcome is not None:
-                        outcomes.append(outcome)
+                        batch.outcomes.append(outcome)
             finally:
                 free.release()
 
+        for claim in claims:
+            await free.acquire()
+            if self.stopping or any(_failed(task) for task in batch.sends):
+                free.release()
+                return
+            batch.sends.append(asyncio.create_task(take_over_and_send(claim.id)))
+
+    async def _finish(self, batch: _Batch) -> None:
+        """Wait for the batch's sends, then write every outcome, even when a send failed
+        badly; the claims are given up once all were sent (else `release` gives them back)."""
         try:
-            async with asyncio.TaskGroup() as group:
-                for claim in claims:
-                    await free.acquire()
-                    if self.stopping:
-                        free.release()
-                        break
-                    group.create_task(take_over_and_send(claim.id))
+            results = await asyncio.gather(*batch.sends, return_exceptions=True)
         finally:
-            await self._settle(outcomes)
+            await self._settle(batch.outcomes)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if len(batch.sends) == batch.claimed:
+            self.tokens.discard(batch.token)
 
     async def _send(self, row: Sending, person: Recipient | None) -> Outcome | None:
         if row.kind == CHECKIN and person is not None and person.reachable:
@@ -286,3 +320,7 @@ async def _record(
     await events.record(
         session, kind, detail, channel=person.channel, language=person.language, at=now
     )
+
+
+def _failed(task: asyncio.Task[None]) -> bool:
+    return task.done() and not task.cancelled() and task.exception() is not None
