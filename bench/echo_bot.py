@@ -1,11 +1,13 @@
-"""The baseline: a bare python-telegram-bot bot with the same PTB settings as snakkes
-(polling, the same rate limiter, 32 updates at once) that echoes every message, offers one
-button on each reply, and answers button presses like snakkes does (answer the query,
-remove the keyboard, reply).
+"""The baseline: a python-telegram-bot bot that echoes every message, offers one button on
+each reply, and answers button presses like snakkes does (answer the query, remove the
+keyboard, reply). Polling, up to 32 updates at once, the same rate, as snakkes.
 
-It talks HTTP through PTB's own default (httpx): it stands for the framework as it comes.
-With SNAKKES_BENCH_ECHO_TRANSPORT=aiohttp it uses snakkes's transport instead
-(bot/telegram/request.py), to show what that alone is worth."""
+Two stacks (SNAKKES_BENCH_ECHO_STACK):
+- `ptb` (default): the framework as it comes, PTB's own classes: httpx for HTTP,
+  AIORateLimiter, updates side by side in any order.
+- `snakkes`: the classes snakkes gives PTB (bot/telegram/): aiohttp for HTTP, the sliding
+  window limiter, one person's updates in order. Beside it, snakkes's own cost shows alone.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram.ordering import CONCURRENT_UPDATES
+from bot.telegram.limits import WindowRateLimiter
+from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("ok", callback_data="ok")]])
@@ -47,20 +50,20 @@ async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def main() -> None:
     api = os.environ["SNAKKES_TELEGRAM_API_URL"].rstrip("/")
     rate = float(os.environ.get("SNAKKES_TELEGRAM_MAX_MESSAGES_PER_SECOND", "30"))
-    builder = Application.builder()
-    if os.environ.get("SNAKKES_BENCH_ECHO_TRANSPORT") == "aiohttp":
-        builder = builder.request(AiohttpRequest(connection_pool_size=32)).get_updates_request(
-            AiohttpRequest(connection_pool_size=1)
+    builder = Application.builder().concurrent_updates(CONCURRENT_UPDATES)
+    if os.environ.get("SNAKKES_BENCH_ECHO_STACK") == "snakkes":
+        builder = (
+            builder.request(AiohttpRequest(connection_pool_size=32))
+            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
+            .rate_limiter(WindowRateLimiter(int(rate), max_retries=5))
         )
+    else:
+        builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=rate, max_retries=5))
     app = (
         builder.token(os.environ["SNAKKES_TELEGRAM_TOKEN"])
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        # As bot/telegram/channel.py builds it: one message per 1.02/rate seconds.
-        .rate_limiter(
-            AIORateLimiter(overall_max_rate=1, overall_time_period=1.02 / rate, max_retries=5)
-        )
-        .concurrent_updates(CONCURRENT_UPDATES)
         .build()
     )
     app.add_handler(MessageHandler(filters.ALL, echo))

@@ -32,7 +32,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class Bot:
     name: str
     database: str | None  # None: the echo bot
-    transport: str = ""  # the echo bot's: "" for PTB's default (httpx), or "aiohttp"
+    stack: str = "ptb"  # the echo bot's: PTB's own classes, or "snakkes"'s (bench/echo_bot.py)
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -82,7 +82,7 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
                 "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
             }
             if bot.database is None:
-                env["SNAKKES_BENCH_ECHO_TRANSPORT"] = bot.transport
+                env["SNAKKES_BENCH_ECHO_STACK"] = bot.stack
                 target = Process(bot.name, *python("-m", "bench.echo_bot"), env=env)
             else:
                 snakkes = str(Path(sys.executable).with_name("snakkes"))
@@ -130,7 +130,7 @@ async def main() -> None:
     bots = [
         Bot("snakkes-sqlite", "sqlite"),
         Bot("echo-bot", None),
-        Bot("echo-bot-aiohttp", None, transport="aiohttp"),
+        Bot("echo-bot-snakkes-stack", None, stack="snakkes"),
     ]
     if args.postgres:
         bots.insert(1, Bot("snakkes-postgresql", args.postgres))
@@ -141,7 +141,7 @@ async def main() -> None:
     for row in rows:
         for echo_bot, column in (
             ("echo-bot", "ratio_to_echo"),
-            ("echo-bot-aiohttp", "ratio_to_echo_aiohttp"),
+            ("echo-bot-snakkes-stack", "ratio_to_echo_same_stack"),
         ):
             [echo] = [r for r in rows if r["bot"] == echo_bot and r["mode"] == row["mode"]]
             row[column] = round(row["updates_per_second"] / echo["updates_per_second"], 2)
@@ -156,7 +156,7 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         "mode",
         "updates_per_second",
         "ratio_to_echo",
-        "ratio_to_echo_aiohttp",
+        "ratio_to_echo_same_stack",
         "p50_ms",
         "p95_ms",
         "p99_ms",

@@ -53,7 +53,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "updates",
             "updates_per_second",
             "ratio_to_echo",
-            "ratio_to_echo_aiohttp",
+            "ratio_to_echo_same_stack",
             "p50_ms",
             "p95_ms",
             "p99_ms",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -87,10 +88,19 @@ def _check_dialogues(settings: Settings) -> int:
 def _run(settings: Settings) -> int:
     host, port = settings.web.host, settings.web.port
     log.info("snakkes starting (config: %s); web on http://%s:%d/", settings.source, host, port)
+    app = init_app(settings)
+    app.on_startup.append(_freeze_startup_objects)  # after the service's own start-up
     # run_app turns SIGINT and SIGTERM into a graceful shutdown of the cleanup contexts.
-    web.run_app(init_app(settings), host=host, port=port, access_log=None, print=None)
+    web.run_app(app, host=host, port=port, access_log=None, print=None)
     log.info("snakkes stopped")
     return 0
+
+
+async def _freeze_startup_objects(_app: web.Application) -> None:
+    """What start-up built (modules, flows, texts, the ORM's mappings) lives as long as the
+    process: frozen, full garbage collections leave it out. They took 150-320 ms each,
+    stalls that bunched check-ins into 429s and reached every reply's latency."""
+    gc.freeze()
 
 
 def _volunteer_commands(commands: Any) -> None:

@@ -11,11 +11,12 @@ from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config import TelegramSettings
 from bot.core import Core, Envelope
 from bot.logs import correlation_id, new_correlation_id
+from bot.telegram.limits import WindowRateLimiter
 from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.translate import inbound_of, markup_of
@@ -58,16 +59,7 @@ class TelegramChannel:
             .request(AiohttpRequest(connection_pool_size=32))
             .get_updates_request(AiohttpRequest(connection_pool_size=1))
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-            .rate_limiter(
-                # One message per 1/rate seconds rather than `rate` per second, with 2 % to
-                # spare: an even pace never bursts past Telegram's sliding one-second window
-                # (which answers 429 and costs a whole second of waiting).
-                AIORateLimiter(
-                    overall_max_rate=1,
-                    overall_time_period=1.02 / settings.max_messages_per_second,
-                    max_retries=5,
-                )
-            )
+            .rate_limiter(WindowRateLimiter(settings.max_messages_per_second, max_retries=5))
         )
         if settings.mode == "webhook":
             builder = builder.updater(None)
