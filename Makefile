@@ -27,7 +27,7 @@ lint: $(STAMP)
 
 check: lint test
 
-# Benchmarks, not tests: about 20 minutes on 2 cores; results in bench/RESULTS.md.
+# Benchmarks, not tests: about 10 minutes on 2 cores; results in bench/RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 

@@ -1,7 +1,8 @@
-"""Inbound throughput and latency: snakkes (full stack) side by side with a bare PTB echo bot,
-each in its own process against the Bot API double in a third.
+"""Inbound throughput and latency: snakkes (full stack) side by side with a PTB echo bot (on
+PTB's own classes, and on the ones snakkes gives PTB: bench/echo_bot.py), each in its own
+process against the Bot API double in a third.
 
-    python -m bench.inbound [--updates 3000] [--rate 100] [--postgres URL]
+    python -m bench.inbound [--updates 2000] [--rate 100] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--updates", type=int, default=3000)
+    parser.add_argument("--updates", type=int, default=2000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--postgres", default="", help="a PostgreSQL URL to measure too")
     args = parser.parse_args()

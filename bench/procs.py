@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A result line carries every latency measured (a few thousand numbers).
+_LINE_LIMIT = 16 * 1024 * 1024
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -57,6 +59,7 @@ class Process:
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
+            limit=_LINE_LIMIT,
         )
 
     @property

@@ -78,7 +78,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
     "memory.json": ("Memory", ["people", "updates", "seconds", "rss_mb", "peak_rss_mb"]),
     "stats_overview.json": (
         "Statistics overview (a year, 1,000,000 conversations)",
-        ["backend", "events", "best_s", "median_s", "load_s"],
+        ["backend", "events", "best_s", "median_s", "load_s", "fold_s"],
     ),
 }
 
