@@ -29,7 +29,7 @@ SECRET = "bench-" + "k" * 40
 async def plan(database_url: str, first_id: int, people: int) -> None:
     """People as the service would have stored them, each with one check-in due now.
 
-    The first is stored by the service's own `participants.resolve`; the others are copies
+    The first is stored by the service's own `participants.arrive`; the others are copies
     of that row with their own pseudonym and sealed address, flushed in bulk (one by one,
     10,000 people took longer than a tenth of the burst)."""
     database = Database(database_url)
@@ -37,7 +37,7 @@ async def plan(database_url: str, first_id: int, people: int) -> None:
     keyring = Keyring(SECRET.encode())
     due = utcnow() - timedelta(seconds=5)
     async with database.session() as session, session.begin():
-        first, _ = await participants.resolve(
+        arrival = await participants.arrive(
             session,
             keyring,
             channel="telegram",
@@ -45,7 +45,8 @@ async def plan(database_url: str, first_id: int, people: int) -> None:
             address=str(first_id),
             language="da",
         )
-        assert first is not None
+        assert arrival is not None
+        first = arrival.participant
         shared = {
             column.key: getattr(first, column.key)
             for column in Participant.__table__.columns

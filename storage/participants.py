@@ -98,29 +98,6 @@ async def arrive(
     return Arrival(found, False, state, Involvement(volunteer, handover, checkin))
 
 
-async def resolve(
-    session: AsyncSession,
-    keyring: Keyring,
-    *,
-    channel: str,
-    channel_user_id: str,
-    address: str,
-    language: str,
-    create: bool = True,
-) -> tuple[Participant | None, bool]:
-    """`arrive` for callers that need only the participant and whether they are new."""
-    arrival = await arrive(
-        session,
-        keyring,
-        channel=channel,
-        channel_user_id=channel_user_id,
-        address=address,
-        language=language,
-        create=create,
-    )
-    return (None, False) if arrival is None else (arrival.participant, arrival.is_new)
-
-
 def address_of(keyring: Keyring, participant: Participant) -> str:
     return keyring.open(participant.sealed_address, participant.pseudonym)
 

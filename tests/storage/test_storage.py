@@ -64,18 +64,19 @@ async def test_old_claims_are_pruned(database: Database) -> None:
 
 async def test_a_participant_is_found_again_by_pseudonym_and_erased(database: Database) -> None:
     async with database.session() as session, session.begin():
-        first, new = await participants.resolve(
+        first = await participants.arrive(
             session, KEYRING, channel="telegram", channel_user_id="77", address="77", language="en"
         )
-        assert new
+        assert first is not None
+        assert first.is_new
     async with database.session() as session, session.begin():
-        again, new = await participants.resolve(
+        arrival = await participants.arrive(
             session, KEYRING, channel="telegram", channel_user_id="77", address="77", language="da"
         )
-        assert not new
-        assert again is not None
-        assert first is not None
-        assert again.id == first.id
+        assert arrival is not None
+        assert not arrival.is_new
+        again = arrival.participant
+        assert again.id == first.participant.id
         assert again.language == "en"
         assert participants.address_of(KEYRING, again) == "77"
         await participants.erase(session, again.id)

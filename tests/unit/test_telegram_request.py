@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import pytest
 from aiohttp import web
@@ -53,33 +54,35 @@ def _data(**values: object) -> RequestData:
     return RequestData([RequestParameter.from_input(k, v) for k, v in values.items()])
 
 
+@asynccontextmanager
+async def started(**timeouts: float) -> AsyncIterator[AiohttpRequest]:
+    request = AiohttpRequest(**timeouts)
+    await request.initialize()
+    try:
+        yield request
+    finally:
+        await request.shutdown()
+
+
 async def test_answers_come_back_as_status_and_body_for_ptb_to_read(
     server: tuple[str, Seen],
 ) -> None:
     url, seen = server
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
+    async with started() as request:
         status, body = await request.do_request(f"{url}/ok", "POST", _data(chat_id=7, text="hej"))
         assert (status, json.loads(body)) == (200, {"ok": True, "result": True})
         status, _ = await request.do_request(f"{url}/forbidden", "POST", _data(chat_id=7))
-        assert status == 403  # PTB's BaseRequest turns this into Forbidden
-        assert seen[0] == {"chat_id": "7", "text": "hej"}
-    finally:
-        await request.shutdown()
+    assert status == 403  # PTB's BaseRequest turns this into Forbidden
+    assert seen[0] == {"chat_id": "7", "text": "hej"}
 
 
 async def test_an_upload_is_sent_as_multipart_with_its_other_fields(
     server: tuple[str, Seen],
 ) -> None:
     url, seen = server
-    request = AiohttpRequest()
-    await request.initialize()
-    try:
+    async with started() as request:
         document = InputFile(b"hello", filename="note.txt")
         await request.do_request(f"{url}/ok", "POST", _data(chat_id=7, document=document))
-    finally:
-        await request.shutdown()
     assert seen == [{"chat_id": "7", "document": "note.txt"}]
 
 
@@ -87,12 +90,8 @@ async def test_a_slow_answer_is_a_time_out_and_no_server_a_network_error(
     server: tuple[str, Seen],
 ) -> None:
     url, _ = server
-    request = AiohttpRequest(read_timeout=0.2, write_timeout=0.2)
-    await request.initialize()
-    try:
+    async with started(read_timeout=0.2, write_timeout=0.2) as request:
         with pytest.raises(TimedOut):
             await request.do_request(f"{url}/slow", "POST", _data(chat_id=7))
         with pytest.raises(NetworkError):
             await request.do_request(f"http://127.0.0.1:{free_port()}/bot/x", "POST")
-    finally:
-        await request.shutdown()

@@ -79,11 +79,12 @@ async def test_concurrent_claims_of_one_waiting_person_let_exactly_one_through(
     async with database.session() as session, session.begin():
         people = []
         for user in ("young", "v1", "v2"):
-            person, _ = await participants.resolve(
+            arrival = await participants.arrive(
                 session, keyring, channel="telegram", channel_user_id=user, address=user,
                 language="da",
             )
-            assert person is not None
+            assert arrival is not None
+            person = arrival.participant
             people.append(person)
         session.add(Handover(
             participant_id=people[0].id, status=store.WAITING, young_number=1234,

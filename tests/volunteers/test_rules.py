@@ -94,11 +94,12 @@ async def test_the_estimate_is_the_median_of_recent_waits_or_nothing(
     async with database.session() as session, session.begin():
         keyring = Keyring(b"k" * 32)
         for index, seconds in enumerate([*waits, 5]):
-            person, _ = await participants.resolve(
+            arrival = await participants.arrive(
                 session, keyring, channel="telegram", channel_user_id=str(index),
                 address=str(index), language="da",
             )
-            assert person is not None
+            assert arrival is not None
+            person = arrival.participant
             claimed = now - timedelta(hours=1) if index < len(waits) else now - timedelta(days=20)
             session.add(Handover(
                 participant_id=person.id, status=store.ENDED, young_number=1000, language="da",
