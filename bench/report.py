@@ -84,16 +84,18 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
 
 
 def main() -> None:
+    # When and on what `make bench` ran; a report written later (after editing NOTES.md)
+    # keeps saying so.
+    run_file = RESULTS / "make_bench.json"
+    run = json.loads(run_file.read_text(encoding="utf-8")) if run_file.exists() else {}
+    finished = run.get("finished", f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     parts = [
         "# Benchmark results",
         "",
-        f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on commit `{commit()}`, "
-        f"{machine()}. Written by `make bench` (bench/report.py); the JSON is in bench/results/.",
+        f"Measured {finished} on commit `{run.get('commit', commit())}`, {machine()}. "
+        "Written by `make bench` (bench/report.py); the JSON is in bench/results/."
+        + (f" `make bench` took {run['minutes']} minutes." if "minutes" in run else ""),
     ]
-    took = RESULTS / "make_bench.json"
-    if took.exists():
-        minutes = json.loads(took.read_text(encoding="utf-8"))["minutes"]
-        parts[-1] += f" `make bench` took {minutes} minutes."
     notes = HERE / "NOTES.md"
     for name, (title, columns) in SECTIONS.items():
         path = RESULTS / name

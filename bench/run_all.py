@@ -14,7 +14,9 @@ import json
 import os
 import sys
 import time
+from datetime import UTC, datetime
 
+from bench import report
 from bench.inbound import RESULTS
 from bench.procs import ROOT
 
@@ -36,8 +38,12 @@ async def main() -> None:
         run("bench.memory", "--people", MEMORY_PEOPLE),
         run("bench.stats_overview", *postgres),
     )
-    minutes = round((time.perf_counter() - started) / 60, 1)
-    (RESULTS / "make_bench.json").write_text(json.dumps({"minutes": minutes}) + "\n")
+    took = {
+        "minutes": round((time.perf_counter() - started) / 60, 1),
+        "finished": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "commit": report.commit(),
+    }
+    (RESULTS / "make_bench.json").write_text(json.dumps(took) + "\n")
     await run("bench.report")
 
 
