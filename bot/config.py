@@ -274,7 +274,7 @@ def _organisations(entries: Any, source: str, zone: ZoneInfo) -> tuple[Organisat
 
 _ORGANISATION_KEYS = {
     "slug", "name", "languages", "age_bands", "always_open", "hours", "closed_on",
-    "max_waiting", "capacity",
+    "max_waiting", "capacity", "telegram_console",
 }
 
 
@@ -299,6 +299,9 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
     always_open = entry.get("always_open", False)
     if not isinstance(always_open, bool):
         raise ConfigError(f"{where} always_open must be true or false")
+    telegram_console = entry.get("telegram_console", True)
+    if not isinstance(telegram_console, bool):
+        raise ConfigError(f"{where} telegram_console must be true or false")
     hours = _opening_hours(entry.get("hours", {}), where)
     if not always_open and not any(hours):
         raise ConfigError(f"{where} needs hours (e.g. mon = \"09:00-21:00\") or always_open")
@@ -318,6 +321,7 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
         closed_on=_closed_on(entry.get("closed_on", []), where),
         max_waiting=counts["max_waiting"],
         capacity=counts["capacity"],
+        telegram_console=telegram_console,
         zone=zone,
     )
 

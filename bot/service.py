@@ -15,8 +15,10 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
+from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.outbox import ChannelOutbox
+from bot.pubsub import Hub
 from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
@@ -35,7 +37,9 @@ from storage.types import Clock, utcnow
 from volunteers import conversation as handover_dialogue
 from volunteers.messages import Wording
 from volunteers.queue import Policy
+from volunteers.roster import CONSOLE_CHANNEL
 from volunteers.runner import HandoverRunner
+from volunteers.web import WebDesk
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +57,9 @@ class Service:
     handovers: HandoverRunner | None = None
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
+    # The console's push path (bot/pubsub.py): in-process; fed across instances later.
+    hub: Hub = field(default_factory=Hub)
+    desk: WebDesk | None = None  # the browser console's moves
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -93,8 +100,10 @@ class Service:
         service = cls(
             settings, database, core, checkins=runner, handovers=handovers, outbox=outbox
         )
+        service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         service.web = WebChannel(core)
         outbox.register("web", service.web)
+        outbox.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
                 settings.telegram,

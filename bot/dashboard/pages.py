@@ -44,7 +44,8 @@ def layout(title: str, body: str, who: Who | None = None) -> str:
         scope = "all organisations" if who.admin else who.org
         nav = (
             '<nav aria-label="Dashboard"><a href="/dashboard">Overview</a> '
-            '<a href="/dashboard/volunteers">Volunteers</a>'
+            '<a href="/dashboard/volunteers">Volunteers</a> '
+            '<a href="/dashboard/inbox">Inbox</a> <a href="/dashboard/live">Live</a>'
             f'<span class="who">{escape(who.name)} ({escape(scope)})</span>'
             '<form method="post" action="/dashboard/logout" class="inline">'
             f'{csrf_field(who.csrf)}<button type="submit">Log out</button></form></nav>'
@@ -202,8 +203,10 @@ def volunteers(who: Who, rows: Sequence[Volunteer], organisations: Sequence[str]
     if code:
         fresh = (
             '<div class="code" role="status"><p>One-time invite code (shown only now): '
-            f"<strong><code>{escape(code)}</code></strong></p><p>The volunteer sends "
-            f"<code>/volunteer {escape(code)}</code> to the bot in a private chat.</p></div>"
+            f"<strong><code>{escape(code)}</code></strong></p><p>The volunteer signs up "
+            "with it in the browser console at <code>/console/signup</code> (or, where the "
+            f"organisation allows it, sends <code>/volunteer {escape(code)}</code> to the "
+            "bot in a private chat).</p></div>"
         )
     note = f'<p class="status" role="status">{escape(message)}</p>' if message else ""
     body = (

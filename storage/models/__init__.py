@@ -2,6 +2,7 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
+from storage.models.console import CannedResponse, ConsoleSession, InboxItem, ReadAlong
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
@@ -11,7 +12,9 @@ from storage.models.webchat import WebchatMessage
 
 __all__ = [
     "Base",
+    "CannedResponse",
     "Checkin",
+    "ConsoleSession",
     "ConversationState",
     "Coordinator",
     "DailyCount",
@@ -20,12 +23,14 @@ __all__ = [
     "FoldState",
     "GroupNotice",
     "Handover",
+    "InboxItem",
     "Invite",
     "Measurement",
     "MeasurementScore",
     "Participant",
     "PendingErasure",
     "ProcessedUpdate",
+    "ReadAlong",
     "RelayMessage",
     "StatEvent",
     "Volunteer",
