@@ -99,6 +99,8 @@ class WebSettings:
 @dataclass(frozen=True)
 class PrivacySettings:
     message_retention_hours: int = 0
+    # SQLite: seconds between checks that empty the write-ahead log of deleted text.
+    scrub_seconds: int = 5
 
 
 @dataclass(frozen=True)
@@ -417,6 +419,8 @@ def _validate_service(settings: Settings) -> None:
         raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
     if settings.privacy.message_retention_hours < 0:
         raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
+    if settings.privacy.scrub_seconds < 1:
+        raise ConfigError(f"{src}: [privacy] scrub_seconds must be 1 or more")
 
 
 def _validate_telegram(settings: Settings) -> None:

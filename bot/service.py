@@ -30,7 +30,7 @@ from dialogues.safety import CrisisNet
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import migrate, totals, updates, webchat
+from storage import migrate, scrub, totals, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
@@ -125,6 +125,9 @@ class Service:
     async def start(self) -> None:
         await migrate.upgrade(self.database)
         self.spawn(self._maintain(), "maintenance")
+        database_file = scrub.sqlite_file(self.settings.database.url)
+        if database_file is not None:
+            self.spawn(self._scrub(database_file), "scrub")
         try:
             await self._start_channels()
         finally:
@@ -194,6 +197,17 @@ class Service:
             except Exception as error:
                 log.error("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
+
+    async def _scrub(self, database_file: Path) -> None:
+        """SQLite: empty the write-ahead log of deleted text every few seconds while it
+        holds anything (storage/scrub.py)."""
+        while True:
+            await asyncio.sleep(self.settings.privacy.scrub_seconds)
+            try:
+                if scrub.needs_checkpoint(database_file):
+                    await asyncio.to_thread(scrub.checkpoint, database_file)
+            except OSError as error:
+                log.error("scrub failed: %s", type(error).__name__)
 
     async def _maintain_once(self, now: datetime) -> None:
         async with self.database.session() as session, session.begin():

@@ -40,6 +40,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=0")  # a busy database is retried without blocking
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is zeroed (storage/scrub.py)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")

@@ -87,9 +87,11 @@ class WebDesk:
         waiting = await queue.servable_by(session, self.policy, volunteer, now)
         talks = []
         for row in await store.active_for(session, volunteer.id):
+            start = row.claimed_at or now  # after a hand-back: only this volunteer's part
             lines = [
                 Line(m.id, m.sender, m.text, m.sent_at)
-                for m in await store.messages_of(session, row.id) if m.id > after
+                for m in await store.messages_of(session, row.id)
+                if m.id > after and m.sent_at >= start
             ]
             readers = await inbox.read_along_by(session, row.id, row.claimed_at or now)
             talks.append(Talk(self.card(row, language, now), lines, self._alert(row, language),
