@@ -148,14 +148,14 @@ def console(texts: Texts, language: str, csrf: str, *, alias: str, org: str,
     )
     topics = " ".join(f'data-topic-{k}="{escape(label)}"' for k, label in topic_labels)
     switch = (
-        '<form method="post" action="/console/language" class="inline">'
+        '<div class="tools"><form method="post" action="/console/language" class="inline">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
         f'<input type="hidden" name="lang" value="{other(language)}">'
         f'<button type="submit" class="switch" lang="{other(language)}">'
         f'{escape(t("console_other_language"))}</button></form>'
         '<form method="post" action="/console/logout" class="inline">'
         f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
-        f'<button type="submit">{escape(t("console_logout_button"))}</button></form>'
+        f'<button type="submit">{escape(t("console_logout_button"))}</button></form></div>'
     )
     body = (
         f'<div id="texts" hidden {data} {topics}></div>'
