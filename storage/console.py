@@ -17,6 +17,7 @@ from storage.models import (
     ConsoleSession,
     Handover,
     InboxItem,
+    Participant,
     ReadAlong,
     Volunteer,
 )
@@ -77,6 +78,34 @@ async def close_sessions_of(session: AsyncSession, volunteer_id: int) -> None:
     await session.execute(
         delete(ConsoleSession).where(ConsoleSession.volunteer_id == volunteer_id)
     )
+
+
+async def colleagues_with_room(
+    session: AsyncSession, volunteer: Volunteer, capacity: int
+) -> Sequence[Volunteer]:
+    """Available volunteers of the same organisation, reachable, with fewer than
+    `capacity` conversations: whom a conversation can be transferred to. One statement."""
+    busy = (
+        select(Handover.volunteer_id, func.count().label("open"))
+        .where(Handover.status == "active", Handover.volunteer_id.is_not(None))
+        .group_by(Handover.volunteer_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Volunteer)
+        .join(Participant, Participant.id == Volunteer.participant_id)
+        .outerjoin(busy, busy.c.volunteer_id == Volunteer.id)
+        .where(
+            Volunteer.org_slug == volunteer.org_slug,
+            Volunteer.id != volunteer.id,
+            Volunteer.active,
+            Volunteer.available,
+            Participant.reachable,
+            func.coalesce(busy.c.open, 0) < capacity,
+        )
+        .order_by(Volunteer.alias)
+    )
+    return rows.all()
 
 
 # -- the coordinators' inbox ---------------------------------------------------------------

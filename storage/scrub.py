@@ -33,8 +33,9 @@ def needs_checkpoint(path: Path) -> bool:
 
 def checkpoint(path: Path) -> bool:
     """Copy the log into the file and truncate it; False when a reader or writer was busy
-    (then the next round tries again). Blocking: run it in a thread."""
-    connection = sqlite3.connect(path, timeout=0.5, isolation_level=None)
+    (then the next round tries again). It never waits for a lock: waiting would hold up
+    the service's writers while it waits. Blocking: run it in a thread."""
+    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
         busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.OperationalError:

@@ -247,14 +247,8 @@ class WebDesk:
     # -- helpers -------------------------------------------------------------------------
     async def _colleagues(self, session: AsyncSession, volunteer: Volunteer) -> list[Volunteer]:
         org = self.policy.organisation(volunteer.org_slug)
-        capacity = org.capacity if org else 1
-        found = []
-        for other in await store.on_duty(session):
-            if other.id == volunteer.id or other.org_slug != volunteer.org_slug:
-                continue
-            if len(await store.active_for(session, other.id)) < capacity:
-                found.append(other)
-        return found
+        return list(await inbox.colleagues_with_room(session, volunteer,
+                                                     org.capacity if org else 1))
 
     @staticmethod
     def _to_others(volunteer: Volunteer, posts: list[Post]) -> list[Post]:

@@ -13,8 +13,9 @@ script keeps nothing in the browser's storage.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -23,6 +24,7 @@ from aiohttp import web
 
 from bot.console import pages
 from bot.console.socket import serve
+from bot.console.watch import watch_queue
 from bot.dashboard.auth import MIN_PASSWORD, LoginLimit, hash_password, verify
 from bot.service import Service
 from bot.webchat.session import is_secure
@@ -83,6 +85,22 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
     app.router.add_post("/console/language", language)
     app.router.add_get("/console/ws", socket)
     app.router.add_get("/console/static/{name}", asset)
+    app.cleanup_ctx.append(_watching)
+
+
+async def _watching(app: web.Application) -> AsyncIterator[None]:
+    """The queue watcher (watch.py), for as long as the service runs."""
+    service = app[CONSOLE].service_of(app)
+    task = None
+    if service is not None:
+        slugs = [org.slug for org in service.settings.organisations]
+        task = asyncio.create_task(watch_queue(service.database, service.hub, slugs),
+                                   name="console-queue-watch")
+    yield
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 # -- helpers -------------------------------------------------------------------------------

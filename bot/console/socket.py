@@ -8,8 +8,9 @@ console shows, read from the database), `result` (op, ok, code, ref) and `whispe
 
 The socket subscribes to the hub (bot/pubsub.py) for its volunteer, its organisation and
 its console address; every event there means "look again", and the state is re-read and
-sent. Every few seconds it looks again anyway, so waiting times stay current and what
-another instance changed shows up even before the hub is fed across instances.
+sent. Every 15 seconds it looks again anyway, so what another instance changed (or what no
+event announced, like someone leaving the queue) shows up even before the hub is fed
+across instances; the page counts waiting minutes between state frames itself.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from volunteers.web import View, WebDesk
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 24 * 1024
-REFRESH_SECONDS = 5.0
+REFRESH_SECONDS = 15.0  # the page counts waiting minutes itself in between
 _HELLO_TIMEOUT = 10.0
 CLOSE_REFUSED = 4403
 _ID_OPS = {"take", "say", "end", "back", "flag", "transfer", "debrief"}
@@ -89,7 +90,7 @@ class ConsoleConnection:
 
     # -- state -------------------------------------------------------------------------
     async def push_state(self) -> bool:
-        async with self.service.database.session() as session:
+        async with self.service.database.reading() as session:
             volunteer = await session.get(Volunteer, self.volunteer_id)
             person = (await session.get(Participant, volunteer.participant_id)
                       if volunteer else None)

@@ -12,6 +12,7 @@
   let socket = null;
   let retry = 500;
   let state = null;
+  let received = 0; // when the last state frame came (the page counts waiting time on)
   let refs = 0;
 
   function t(key, values) {
@@ -94,6 +95,7 @@
   function render(next) {
     const first = state === null;
     state = next;
+    received = Date.now();
     renderStatus();
     renderQueue();
     renderDebriefs();
@@ -142,7 +144,8 @@
       const item = el("li", { class: card.crisis ? "card crisis-card" : "card" },
         el("h3", { text: card.name }),
         ...cardLines(card),
-        el("p", { class: "waited", text: t("waited", { minutes: minutes(card.waiting_seconds) }) }),
+        el("p", { class: "waited", "data-seconds": card.waiting_seconds,
+          text: t("waited", { minutes: minutes(card.waiting_seconds) }) }),
         notes(card),
         el("button", { type: "button", class: "take", "data-id": card.id,
           "aria-label": t("take") + ": " + card.name, text: t("take"),
@@ -327,6 +330,14 @@
       to.replaceChildren(...names.map((name) => el("option", { value: name, text: name })));
     }
   }
+
+  window.setInterval(() => {
+    const passed = (Date.now() - received) / 1000;
+    for (const node of document.querySelectorAll("#queue .waited")) {
+      const seconds = Number(node.dataset.seconds) + passed;
+      node.textContent = t("waited", { minutes: minutes(seconds) });
+    }
+  }, 20000);
 
   $("toggle-available").addEventListener("click", () => {
     send({ type: "available", value: !(state && state.available) });
