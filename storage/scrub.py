@@ -37,6 +37,9 @@ def checkpoint(path: Path) -> bool:
     the service's writers while it waits. Blocking: run it in a thread."""
     connection = sqlite3.connect(path, timeout=0, isolation_level=None)
     try:
+        # First copy what is there without holding anyone up; then the short part that
+        # does (the rest, the sync, the truncation).
+        connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
         busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
     except sqlite3.OperationalError:
         return False
