@@ -57,6 +57,7 @@ class Talk:
     lines: list[Line]
     alert: str  # the safety net's alert with the crisis lines, or ""
     readers: list[str] = field(default_factory=list)  # coordinators reading along
+    quiet: bool = False  # asked whether anyone is still there; closes soon without a word
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class WebDesk:
             ]
             readers = await inbox.read_along_by(session, row.id, row.claimed_at or now)
             talks.append(Talk(self.card(row, language, now), lines, self._alert(row, language),
-                              list(readers)))
+                              list(readers), quiet=row.idle_asked_at is not None))
         ended = await session.scalars(
             select(Handover).where(
                 Handover.volunteer_id == volunteer.id,

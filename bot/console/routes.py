@@ -16,11 +16,11 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from bot.console import pages
 from bot.console.socket import serve
@@ -57,6 +57,7 @@ class ConsoleState:
     clock: Clock
     limit: LoginLimit
     assets: dict[str, tuple[bytes, str]]
+    sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console", ConsoleState)
@@ -86,6 +87,16 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
     app.router.add_get("/console/ws", socket)
     app.router.add_get("/console/static/{name}", asset)
     app.cleanup_ctx.append(_watching)
+    app.on_shutdown.append(_close_sockets)
+
+
+async def _close_sockets(app: web.Application) -> None:
+    """At shutdown: the pages reconnect (to the next instance) and read the state again."""
+    sockets = list(app[CONSOLE].sockets)
+    await asyncio.gather(
+        *(ws.close(code=WSCloseCode.GOING_AWAY, message=b"restarting") for ws in sockets),
+        return_exceptions=True,
+    )
 
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
@@ -381,5 +392,5 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     if origin is not None and origin.split("://", 1)[-1] != request.host:
         raise web.HTTPForbidden
     return await serve(request, _service(request), found.volunteer_id, found.csrf,
-                       _state(request).clock)
+                       _state(request).clock, _state(request).sockets)
 

@@ -217,11 +217,24 @@ def _parse(data: str) -> dict[str, Any]:
     return frame
 
 
-async def serve(request: web.Request, service: Service, volunteer_id: int, csrf: str,
-                clock: Clock) -> web.WebSocketResponse:
+async def serve(  # noqa: PLR0917
+    request: web.Request, service: Service, volunteer_id: int, csrf: str, clock: Clock,
+    open_sockets: set[web.WebSocketResponse],
+) -> web.WebSocketResponse:
+    """Run one console socket until it closes; `open_sockets` holds it meanwhile (closed
+    at shutdown)."""
     ws = web.WebSocketResponse(heartbeat=25.0, max_msg_size=MAX_FRAME_BYTES, compress=False,
                                timeout=3.0)
     await ws.prepare(request)
+    open_sockets.add(ws)
+    try:
+        return await _run(ws, service, volunteer_id, csrf, clock)
+    finally:
+        open_sockets.discard(ws)
+
+
+async def _run(ws: web.WebSocketResponse, service: Service, volunteer_id: int, csrf: str,
+               clock: Clock) -> web.WebSocketResponse:
     conn = ConsoleConnection(ws, service, volunteer_id, clock)
     try:
         hello = await ws.receive(timeout=_HELLO_TIMEOUT)

@@ -199,6 +199,23 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
         double.send_text(ada, "hej fra Telegram")
         await lost.sees(telegram_name, "hej fra Telegram")
 
+        # A second young person in the web chat, who ends the conversation themselves.
+        other_context, other = await web_young(browser, service.url)
+        await expect(lost.cards).to_have_count(1, timeout=MS)
+        other_name = (await lost.cards.locator("h3").text_content()) or ""
+        await lost.cards.get_by_role("button").click()
+        await other.wait_for_bot(f"{lost.alias} fra Eksempelforeningen er her nu")
+        await lost.say(other_name, "Velkommen MARK-V2")
+        await other.wait_for_bot("Velkommen MARK-V2")
+        await other.say("Tak, farvel MARK-Y2")
+        await lost.sees(other_name, "MARK-Y2")
+        await other.press("Afslut samtalen")
+        await other.wait_for_bot("Hvordan var samtalen?")
+        await expect(lost.talk(other_name)).to_have_count(0, timeout=MS)
+        await expect(lost.page.locator("form.debrief")).to_have_count(1, timeout=MS)
+        await no_markers(service, ["MARK-V2", "MARK-Y2"])
+        await other_context.close()
+
         # A flag lands in the inbox; reading along is audited and shown to the volunteer.
         await won.talk(name).get_by_role("button", name="Markér til koordinator").click()
         await expect(won.talk(name).get_by_role(

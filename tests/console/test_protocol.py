@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 
+import aiohttp
+
 from tests.botapi import BotApiDouble
 from tests.console.helpers import (
     PASSWORD,
@@ -167,5 +169,20 @@ async def test_talk_with_a_young_person_on_telegram(double: BotApiDouble,
             double.send_text(ada, "hej tilbage")
             await console.state(lambda s: any(
                 line["text"] == "hej tilbage" for t in s["talks"] for line in t["lines"]))
+    finally:
+        await sol.close()
+
+
+async def test_the_service_stops_promptly_with_consoles_open(service: Snakkes) -> None:
+    sol = await signed_up(service, "Sol")
+    try:
+        async with sol.console() as console:
+            stopping = asyncio.create_task(service.stop())
+            message = await console.ws.receive(timeout=5)
+            while message.type is aiohttp.WSMsgType.TEXT:
+                message = await console.ws.receive(timeout=5)
+            assert console.ws.close_code == 1001
+            async with asyncio.timeout(10):
+                await stopping
     finally:
         await sol.close()

@@ -25,7 +25,7 @@ from tests.console.helpers import (
 )
 from tests.e2e.conftest import Snakkes
 from tests.volunteers.conftest import StartWith
-from tests.volunteers.helpers import invite_code
+from tests.volunteers.helpers import invite_code, runner
 
 
 async def test_two_takes_at_once_one_wins_on_each_database(
@@ -103,5 +103,28 @@ async def test_the_safety_net_alert_shows_in_the_console(service: Snakkes) -> No
             assert "Sikkerhedsnettet" in talk["alert"]
             assert "112" in talk["alert"]
             assert "samlet piller" in talk["lines"][-1]["text"]
+    finally:
+        await sol.close()
+
+
+async def test_a_quiet_conversation_is_marked_then_closed_into_a_debrief(
+    service: Snakkes,
+) -> None:
+    sol = await signed_up(service, "Sol")
+    try:
+        async with web_young(service.url) as chat, sol.console() as console:
+            await web_young_to_queue(chat)
+            await console.move({"type": "available", "value": True})
+            row = (await console.state(lambda s: len(s["queue"]) == 1))["queue"][0]["id"]
+            await console.move({"type": "take", "id": row})
+            await next_web_message(chat, "er her nu")
+            service.clock.advance(minutes=31)
+            await runner(service).run_once()
+            await next_web_message(chat, "stadig")
+            await console.state(lambda s: any(t["quiet"] for t in s["talks"]))
+            service.clock.advance(minutes=11)
+            await runner(service).run_once()
+            state = await console.state(lambda s: not s["talks"] and bool(s["debriefs"]))
+            assert state["debriefs"][0]["id"] == row
     finally:
         await sol.close()

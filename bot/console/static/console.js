@@ -292,6 +292,7 @@
       el("p", { class: "card-line" }),
       el("div", { class: "alert", role: "alert" }),
       el("p", { class: "readers", role: "status" }),
+      el("p", { class: "quiet", role: "status" }),
       el("div", { class: "card-notes" }),
       el("ol", { class: "transcript", "aria-label": talk.card.name }),
       form, actions, back, transfer);
@@ -303,6 +304,7 @@
     section.querySelector(".alert").textContent = talk.alert;
     section.querySelector(".readers").textContent = talk.readers.length
       ? t("readingAlong", { names: talk.readers.join(", ") }) : "";
+    section.querySelector(".quiet").textContent = talk.quiet ? t("quiet") : "";
     section.querySelector(".card-notes").replaceChildren(notes(card));
     const flag = section.querySelector("button.flag");
     if (card.flagged) { flag.textContent = t("flagged"); flag.disabled = true; }
