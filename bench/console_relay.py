@@ -29,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import report
 from bench.inbound import RESULTS, percentile
 from bench.procs import Process, free_port, usage
 from storage.db import Database
@@ -307,9 +308,24 @@ async def main() -> None:
             result |= await page_figures(base, database_url)
         finally:
             await service.stop()
+    result["note"] = _note(result)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "console.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result))
+
+
+def _note(result: dict[str, Any]) -> str:
+    load = Path("/proc/loadavg").read_text().split()[0]
+    return (
+        f"Measured {utcnow():%Y-%m-%d %H:%M} UTC on commit `{report.commit()}` (load average "
+        f"{load} on the machine at the end). Latency is from the volunteer's `say` frame "
+        "leaving to the web chat socket receiving the message, at "
+        f"{result['offered_rate']:g} messages a second over {result['conversations']} "
+        "conversations; CPU is the service's own while they flowed. The page: "
+        f"{result.get('page_bytes', 0):,} bytes of HTML, {result.get('script_bytes', 0):,} "
+        f"of script, {result.get('style_bytes', 0):,} of style, uncompressed; first "
+        "contentful paint in Chromium at 360 px with the CPU slowed four times (median of 5)."
+    )
 
 
 async def _ready(base: str) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import console as inbox
 from storage import handover as store
-from storage.models import Handover, Volunteer
+from storage.models import Handover, RelayMessage, Volunteer
 from volunteers import lifecycle, queue
 from volunteers.messages import TOPICS, Post, Wording
 from volunteers.queue import Outcome, Policy
@@ -170,14 +170,18 @@ class WebDesk:
     async def say(
         self, session: AsyncSession, volunteer: Volunteer, row: Handover, text: str,
         now: datetime,
-    ) -> list[Post]:
-        """The volunteer's words to the young person, framed as "<alias>: …"."""
-        store.keep_message(session, row.id, store.VOLUNTEER, text, now)
+    ) -> tuple[Line, list[Post]]:
+        """The volunteer's words to the young person, framed as "<alias>: …"; the line as
+        the console shows it (kept while the conversation runs, as the relay keeps it)."""
+        kept = RelayMessage(handover_id=row.id, sender=store.VOLUNTEER, text=text, sent_at=now)
+        session.add(kept)
         row.last_message_at, row.idle_asked_at = now, None
         volunteer.last_active_at = now
         young = await lifecycle.language_of(session, row.participant_id)
+        await session.flush()
         messages = framed(self.wording, volunteer.alias or "", text, young)
-        return [(row.participant_id, message) for message in messages]
+        line = Line(kept.id, kept.sender, kept.text, kept.sent_at)
+        return line, [(row.participant_id, message) for message in messages]
 
     async def end(self, session: AsyncSession, volunteer: Volunteer, row: Handover,
                   now: datetime) -> list[Post]:

@@ -37,7 +37,7 @@ from storage.models import CannedResponse, Participant, Volunteer
 from storage.types import Clock
 from volunteers import lifecycle
 from volunteers.messages import Post
-from volunteers.web import View, WebDesk
+from volunteers.web import Line, View, WebDesk
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +63,7 @@ class ConsoleConnection:
         self.address = ""
         self._send_lock = asyncio.Lock()
         self._flagged: set[int] = set()
+        self._line: Line | None = None
 
     @property
     def desk(self) -> WebDesk:
@@ -109,6 +110,7 @@ class ConsoleConnection:
             await self.send({"type": "error", "code": str(error)})
             return
         kind = frame["type"]
+        self._line = None
         async with self.service.database.session() as session, session.begin():
             volunteer = await session.get(Volunteer, self.volunteer_id,
                                           populate_existing=True)
@@ -118,13 +120,15 @@ class ConsoleConnection:
             ok, code, posts = await self._move(session, volunteer, frame, self.clock())
         await self.send({"type": "result", "op": kind, "ok": ok, "code": code,
                          "id": frame.get("id"), "ref": frame.get("ref")})
+        if self._line is not None:  # the volunteer's own line: no need to read it all again
+            await self.send({"type": "line", "id": frame["id"], "line": asdict(self._line)})
         outbox = self.service.outbox
         delivered = outbox is None or not posts or await lifecycle.deliver(outbox, posts)
         if not delivered and self.service.handovers is not None:
             self.service.handovers.wake()  # someone blocked the bot: the runner settles it
         if kind in ("take", "end", "back", "transfer", "available"):
             self.service.hub.publish(org_topic(self.org), {"type": "changed"})
-        else:
+        elif kind != "say" or not ok:
             await self.push_state()
 
     async def _move(  # noqa: PLR0911 - one answer per move
@@ -148,7 +152,8 @@ class ConsoleConnection:
         if row is None:
             return False, "gone", []
         if kind == "say":
-            return True, "", await desk.say(session, volunteer, row, frame["text"], now)
+            self._line, posts = await desk.say(session, volunteer, row, frame["text"], now)
+            return True, "", posts
         if kind == "end":
             return True, "", await desk.end(session, volunteer, row, now)
         if kind == "back":

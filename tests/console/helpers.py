@@ -110,6 +110,10 @@ class Console:
             self.results.append(frame)
         elif frame["type"] == "whisper":
             self.whispers.append(frame)
+        elif frame["type"] == "line":  # the volunteer's own line, sent without a state
+            for talk in self.last.get("talks", []):
+                if talk["card"]["id"] == frame["id"]:
+                    talk["lines"].append(frame["line"])
         return frame
 
     async def state(self, until: Callable[[dict[str, Any]], bool] = lambda _: True

@@ -59,6 +59,7 @@
       let frame;
       try { frame = JSON.parse(event.data); } catch (error) { return; }
       if (frame.type === "state") render(frame);
+      else if (frame.type === "line") addLine(frame.id, frame.line);
       else if (frame.type === "result") onResult(frame);
       else if (frame.type === "whisper") {
         const text = t("whisper", { name: frame.from, text: frame.text });
@@ -298,6 +299,24 @@
       form, actions, back, transfer);
   }
 
+  function addLine(id, line) {
+    const section = document.querySelector(`section.talk[data-id="${id}"]`);
+    const talk = state && state.talks.find((each) => each.card.id === id);
+    if (!section || !talk) return;
+    appendLine(section.querySelector(".transcript"), talk.card, line, true);
+  }
+
+  function appendLine(list, card, line, quiet) {
+    if (list.querySelector(`li[data-id="${line.id}"]`)) return;
+    const who = line.sender === "young" ? card.name : t("you");
+    list.append(el("li", { class: line.sender, "data-id": line.id },
+      el("strong", { text: who + ": " }), line.text));
+    if (line.sender === "young" && !quiet) {
+      announce(t("newMessage", { name: card.name }) + ": " + line.text);
+    }
+    list.scrollTop = list.scrollHeight;
+  }
+
   function updateTalk(section, talk, quiet) {
     const card = talk.card;
     section.querySelector(".card-line").replaceChildren(...cardLines(card));
@@ -309,15 +328,7 @@
     const flag = section.querySelector("button.flag");
     if (card.flagged) { flag.textContent = t("flagged"); flag.disabled = true; }
     const list = section.querySelector(".transcript");
-    const seen = new Set(Array.from(list.children).map((item) => item.dataset.id));
-    for (const line of talk.lines) {
-      if (seen.has(String(line.id))) continue;
-      const who = line.sender === "young" ? card.name : t("you");
-      list.append(el("li", { class: line.sender, "data-id": line.id },
-        el("strong", { text: who + ": " }), line.text));
-      if (line.sender === "young" && !quiet) announce(t("newMessage", { name: card.name }) + ": " + line.text);
-    }
-    list.scrollTop = list.scrollHeight;
+    for (const line of talk.lines) appendLine(list, card, line, quiet);
     const canned = section.querySelector("select.canned");
     const options = [["", t("cannedNone")], ...talk.canned.map((c) => [c.text, c.title])];
     if (canned.options.length !== options.length) {
