@@ -82,7 +82,8 @@ def _items(who: Who, items: Sequence[InboxItem]) -> str:
     )
     return (
         '<section aria-labelledby="inbox-heading"><h2 id="inbox-heading">Flags and '
-        'follow-ups</h2><div class="scroll"><table><thead><tr><th scope="col">What</th>'
+        'follow-ups</h2><div class="scroll" tabindex="0" role="region" '
+        'aria-label="Flags and follow-ups"><table><thead><tr><th scope="col">What</th>'
         '<th scope="col">Young person</th><th scope="col">Volunteer</th>'
         '<th scope="col">Organisation</th><th scope="col">When (UTC)</th>'
         f'<th scope="col">Status</th></tr></thead><tbody>{rows}</tbody></table></div>'
@@ -132,7 +133,8 @@ def _canned(who: Who, canned: Sequence[CannedResponse], orgs: Sequence[str]) -> 
         "responses</h2><p>Volunteers insert these with one click. <code>{pseudonym}</code> "
         "becomes the young person's “Ung #NNNN”, <code>{alias}</code> the volunteer's "
         "name.</p>"
-        '<div class="scroll"><table><thead><tr><th scope="col">Organisation</th>'
+        '<div class="scroll" tabindex="0" role="region" '
+        'aria-label="Canned responses"><table><thead><tr><th scope="col">Organisation</th>'
         '<th scope="col">Language</th><th scope="col">Title</th><th scope="col">Text</th>'
         f'<th scope="col"></th></tr></thead><tbody>{rows}</tbody></table></div>'
         '<form method="post" action="/dashboard/canned/add" class="invite">'
@@ -183,7 +185,8 @@ def _audit(rows: Sequence[ReadAlong]) -> str:
     )
     return (
         '<section aria-labelledby="audit-heading"><h2 id="audit-heading">Read-along log</h2>'
-        '<div class="scroll"><table><thead><tr><th scope="col">When (UTC)</th>'
+        '<div class="scroll" tabindex="0" role="region" '
+        'aria-label="Read-along log"><table><thead><tr><th scope="col">When (UTC)</th>'
         '<th scope="col">Coordinator</th><th scope="col">Young person</th>'
         f'<th scope="col">Volunteer</th></tr></thead><tbody>{lines}</tbody></table></div>'
         "</section>"
@@ -215,7 +218,8 @@ async def live_page(request: web.Request, who: Who) -> web.StreamResponse:
     body = (
         "<h1>Live conversations</h1><p>Waiting and active conversations; reading along is "
         "written to the read-along log and shown to the volunteer.</p>"
-        '<div class="scroll"><table><thead><tr><th scope="col">Young person</th>'
+        '<div class="scroll" tabindex="0" role="region" '
+        'aria-label="Live conversations"><table><thead><tr><th scope="col">Young person</th>'
         '<th scope="col">Status</th><th scope="col">Waiting / running</th>'
         '<th scope="col">Volunteer</th><th scope="col">Marks</th><th scope="col"></th>'
         f'</tr></thead><tbody>{"".join(lines)}</tbody></table></div>'

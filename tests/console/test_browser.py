@@ -72,14 +72,19 @@ class ConsolePage:
             1, timeout=MS)
 
     async def axe(self) -> list[dict[str, Any]]:
-        await self.page.evaluate(AXE.read_text(encoding="utf-8"))
-        result: dict[str, Any] = await self.page.evaluate(
-            "async () => await axe.run(document, {resultTypes: ['violations']})")
-        return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+        return await axe(self.page)
 
     async def storage_is_empty(self) -> bool:
         return bool(await self.page.evaluate(
             "() => localStorage.length === 0 && sessionStorage.length === 0"))
+
+
+async def axe(page: Page) -> list[dict[str, Any]]:
+    """The vendored axe-core in the page: serious and critical violations."""
+    await page.evaluate(AXE.read_text(encoding="utf-8"))
+    result: dict[str, Any] = await page.evaluate(
+        "async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
 
 
 async def web_young(browser: Browser, base: str) -> tuple[BrowserContext, ChatPage]:
@@ -225,11 +230,18 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
         await anna.goto(f"{service.url}/dashboard/live")
         await anna.get_by_role("link", name=f"Read along with {name}").click()
         await expect(anna.locator(".transcript")).to_contain_text("MARK-Y1")
+        assert await axe(anna) == []
         await expect(won.talk(name).locator(".readers")).to_have_text(
             "En koordinator læser med: anna", timeout=MS)
         await anna.goto(f"{service.url}/dashboard/inbox")
         await expect(anna.get_by_role("heading", name="Read-along log")).to_be_visible()
         await expect(anna.locator("section", has_text="Read-along log")).to_contain_text(name)
+        for width in (WIDE, NARROW):
+            await anna.set_viewport_size(width)
+            assert await axe(anna) == []
+            await anna.goto(f"{service.url}/dashboard/live")
+            assert await axe(anna) == []
+            await anna.goto(f"{service.url}/dashboard/inbox")
 
         # End and debrief; the follow-up lands in the inbox.
         await won.talk(name).get_by_role("button", name="Afslut samtalen").click()
@@ -272,9 +284,18 @@ async def test_console_pages_pass_axe_at_both_widths(service: Snakkes) -> None:
         page = await context.new_page()
         console = ConsolePage(page, service.url, "Sol")
         await console.sign_up(await invite_code(service))
-        await page.get_by_role("button", name="English").click()
-        await expect(page.get_by_role("button", name="I'm available")).to_be_visible(
+        # Keyboard alone: the language switch, log-out, then the status button, in order.
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="English")).to_be_focused()
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="Log ud")).to_be_focused()
+        await page.keyboard.press("Tab")
+        await expect(page.get_by_role("button", name="Jeg er klar")).to_be_focused()
+        await page.keyboard.press("Enter")
+        await expect(page.get_by_role("button", name="Jeg holder pause")).to_be_visible(
             timeout=MS)
+        await page.get_by_role("button", name="English").click()
+        await expect(page.get_by_role("button", name="I'm away")).to_be_visible(timeout=MS)
         assert await console.axe() == []
         await page.screenshot(path=str(ARTIFACTS / "console-360.png"), full_page=True)
         await context.close()
