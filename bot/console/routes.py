@@ -24,7 +24,7 @@ from aiohttp import WSCloseCode, web
 
 from bot.console import pages
 from bot.console.socket import serve
-from bot.console.watch import watch_queue
+from bot.console.watch import watch
 from bot.dashboard.auth import MIN_PASSWORD, LoginLimit, hash_password, verify
 from bot.service import Service
 from bot.webchat.session import is_secure
@@ -100,13 +100,13 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
-    """The queue watcher (watch.py), for as long as the service runs."""
+    """The watcher (watch.py), for as long as the service runs."""
     service = app[CONSOLE].service_of(app)
     task = None
     if service is not None:
         slugs = [org.slug for org in service.settings.organisations]
-        task = asyncio.create_task(watch_queue(service.database, service.hub, slugs),
-                                   name="console-queue-watch")
+        task = asyncio.create_task(watch(service.database, service.hub, slugs),
+                                   name="console-watch")
     yield
     if task is not None:
         task.cancel()

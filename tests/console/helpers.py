@@ -169,11 +169,15 @@ async def web_young_to_queue(sock: Socket, note: str | None = None) -> list[dict
     return messages
 
 
-async def next_web_message(sock: Socket, containing: str) -> dict[str, Any]:
+async def next_web_message(sock: Socket, containing: str, wait: float = WAIT
+                           ) -> dict[str, Any]:
     """Wait for a pushed message to the web person containing `containing`; ack it."""
-    async with asyncio.timeout(WAIT):
+    async with asyncio.timeout(wait):
         while True:
-            frame = await sock.receive()
+            try:
+                frame = await sock.receive()
+            except TimeoutError:  # one receive's own limit; the deadline is `wait`
+                continue
             if frame["type"] == "message":
                 await sock.ack([frame])
                 if containing in frame["text"]:

@@ -128,3 +128,28 @@ async def test_a_quiet_conversation_is_marked_then_closed_into_a_debrief(
             assert state["debriefs"][0]["id"] == row
     finally:
         await sol.close()
+
+
+async def test_two_instances_on_one_database(start_with: StartWith, database_url: str) -> None:
+    """The young person's web chat on one instance, the volunteer's console on another:
+    the queue and the words reach the console, and the volunteer's words the web chat."""
+    first = await start_with(EXAMPLE, database_url=database_url, telegram_token="")
+    second = await start_with(EXAMPLE, database_url=database_url, telegram_token="")
+    sol = await signed_up(second, "Sol")
+    try:
+        async with web_young(first.url) as chat, sol.console() as console:
+            await web_young_to_queue(chat)
+            state = await console.state(lambda s: len(s["queue"]) == 1)
+            row = state["queue"][0]["id"]
+            await console.move({"type": "available", "value": True})
+            assert (await console.move({"type": "take", "id": row}))["ok"]
+            # Another instance's message reaches the web chat on its next sweep (10 s).
+            await next_web_message(chat, "er her nu", wait=15)
+            await chat.say("hej fra den anden side")
+            await console.state(lambda s: any(
+                line["text"] == "hej fra den anden side"
+                for t in s["talks"] for line in t["lines"]))
+            await console.say(row, "hej tilbage")
+            await next_web_message(chat, "Sol: hej tilbage", wait=15)
+    finally:
+        await sol.close()
