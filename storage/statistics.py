@@ -9,13 +9,13 @@ are the same whether the fold has run or not.
 What comes back is counts and summaries per period bucket, never a row per person. The
 buckets are local days, ISO weeks or months in the deployment's zone; the totals are kept
 per local day, so a bucket is a set of days. Small cells are not suppressed here: that is
-done once, for every output, by the report (`bot/report.py`).
+done once, for every output, by `insights/` (the statistics package).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -174,6 +174,9 @@ class Figures:
     # first vs latest later measurement: "better" | "same" | "worse" → pairs per period
     changes: dict[str, list[int]] = field(default_factory=dict)
     change_sums: list[int] = field(default_factory=list)
+    # (kind, organisation, period) → how often each value (seconds) occurred: the waits
+    # and lengths behind the percentiles, for summaries over unions of periods
+    value_counts: dict[tuple[str, str, int], Counter[int]] = field(default_factory=dict)
 
     def zeros(self) -> list[int]:
         return [0] * len(self.periods.starts)
@@ -220,7 +223,8 @@ async def compute(session: AsyncSession, periods: Periods) -> Figures:
         counts, values = counts[:1], values[:1]
     figures = Figures(periods)
     await _counts(session, periods, counts, figures)
-    figures.waits, figures.lengths = await _percentiles(session, periods, values)
+    figures.waits, figures.lengths = await _percentiles(session, periods, values,
+                                                        figures.value_counts)
     scores = _scores(dialect, periods, marks.measurements, last_measurement)
     await _first_scores(session, periods, scores, figures)
     await _changes(session, periods, scores, figures)
@@ -281,7 +285,8 @@ Summaries = dict[str, list[Percentiles | None]]
 
 
 async def _percentiles(
-    session: AsyncSession, periods: Periods, parts: list[Subquery]
+    session: AsyncSession, periods: Periods, parts: list[Subquery],
+    value_counts: dict[tuple[str, str, int], Counter[int]],
 ) -> tuple[Summaries, Summaries]:
     """Nearest-rank median and p90 of the waits and the lengths, per (bucket,
     organisation), with every organisation (ALL) and the whole range as partitions of their
@@ -295,6 +300,7 @@ async def _percentiles(
             index = periods.of_day[day]
             for kind, org, value, n in listed:
                 counted[(kind, org, index)] += [value] * n
+                value_counts.setdefault((kind, org, index), Counter())[value] += n
     for (kind, org, index), values in list(counted.items()):
         for partition in ((kind, ALL, index), (kind, org, total), (kind, ALL, total)):
             counted[partition] += values

@@ -1,0 +1,442 @@
+"""The statistics report: the figures from `storage.statistics`, summed into the fixed
+periods of a calendar year (`insights.calendar`), suppressed once over all of them
+(`insights.suppression`), labelled in Danish or English (`insights.labels`) and cut to
+the periods one report shows. Every output (dashboard, CSV, XLSX, JSON, the research
+export, `snakkes stats`) renders a `Report` from here and nothing else.
+
+Nothing has a row per person: rows are measures and categories, columns are periods.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from insights.calendar import Calendar, Cell, Grain
+from insights.labels import Language, category, period, text
+from insights.suppression import HIDDEN_SMALL, SHOWN, THRESHOLD, Line, suppress
+from storage.statistics import ALL, Figures, Percentiles, nearest_rank
+
+SMALL, WITHHELD, FEW = "<5", "x", "n<5"
+MARKS = (SMALL, WITHHELD, FEW)
+AGE_BANDS = ("under-15", "15-17", "18-24", "25-30", "unsaid")
+LEFT = ("withdrawn", "timed_out", "blocked")
+CHANGES = ("better", "same", "worse")
+
+
+@dataclass
+class Node:
+    """A counted row: counts per calendar cell, and breakdowns (each a list of rows adding
+    up to this one). `org` marks rows that belong to one organisation."""
+
+    key: str
+    label: str
+    counts: list[int]
+    breakdowns: list[list[Node]] = field(default_factory=list)
+    org: str | None = None
+
+    def walk(self, level: int = 0, parent: int | None = None,
+             found: list[tuple[Node, int, int | None]] | None = None
+             ) -> list[tuple[Node, int, int | None]]:
+        """(node, level, index of its parent) depth first."""
+        found = [] if found is None else found
+        me = len(found)
+        found.append((self, level, parent))
+        for breakdown in self.breakdowns:
+            for child in breakdown:
+                child.walk(level + 1, me, found)
+        return found
+
+
+@dataclass(frozen=True)
+class Row:
+    key: str
+    label: str
+    level: int  # 0 a measure, 1 a category of it, 2 a category of that
+    cells: tuple[str, ...]  # as shown, per column
+    values: tuple[float | None, ...]  # None where not shown
+    org: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    title: str
+    rows: tuple[Row, ...]
+    note: str = ""
+
+    def row(self, key: str) -> Row:
+        return next(row for row in self.rows if row.key == key)
+
+
+@dataclass(frozen=True)
+class Report:
+    year: int
+    grain: Grain
+    scope: str  # ALL or an organisation's slug
+    language: Language
+    periods: tuple[Cell, ...]  # the columns
+    tables: tuple[Table, ...]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns' names in the report's language."""
+        return tuple(period(cell.key, self.language) for cell in self.periods)
+
+    @property
+    def first(self) -> date | None:
+        return min((c.first for c in self.periods), default=None)
+
+    @property
+    def last(self) -> date | None:
+        return max((c.last for c in self.periods), default=None)
+
+    def table(self, key: str) -> Table:
+        return next(table for table in self.tables if table.key == key)
+
+
+class _Builder:
+    """Sums the daily figures into the calendar's cells; builds and suppresses tables."""
+
+    def __init__(self, figures: Figures, calendar: Calendar, grain: Grain,
+                 language: Language) -> None:
+        self.figures, self.calendar, self.language = figures, calendar, language
+        days = figures.periods.starts
+        if figures.periods.granularity != "day":
+            raise ValueError("the report sums daily figures")
+        self.members = [
+            [i for i, day in enumerate(days) if cell.first <= day <= cell.last]
+            for cell in calendar.cells
+        ]
+        self.spans = [(m[0], m[-1] + 1) if m else (0, 0) for m in self.members]
+        shown = calendar.columns(grain)
+        self.shown = [calendar.cells.index(cell) for cell in shown]
+        self.lines = calendar.lines()
+        self.nested = calendar.nested()
+
+    def t(self, key: str) -> str:
+        return text(key, self.language)
+
+    def cat(self, kind: str, value: str) -> str:
+        return category(kind, value, self.language)
+
+    def cells(self, daily: Sequence[int]) -> list[int]:
+        """Daily counts summed per calendar cell."""
+        prefix = [0]
+        for n in daily:
+            prefix.append(prefix[-1] + n)
+        return [prefix[b] - prefix[a] for a, b in self.spans]
+
+    def count(self, kind: str, detail: str | None = None, org: str | None = ALL) -> list[int]:
+        return self.cells(self.figures.count(kind, detail, org))
+
+    def zeros(self) -> list[int]:
+        return [0] * len(self.calendar.cells)
+
+    # -- a table of counts -------------------------------------------------------------
+    def count_table(
+        self,
+        key: str,
+        roots: list[Node],
+        *,
+        links: Sequence[tuple[Sequence[str], str]] = (),
+        means: Sequence[tuple[str, str, dict[str, int]]] = (),
+        note: str = "",
+    ) -> Table:
+        """Rows of counts over every calendar cell, suppressed together, cut to the shown
+        columns. `links`: further sum relations (parts' keys, total's key) in every cell;
+        `means`: a mean row after a node (node key, label, {child key: weight})."""
+        width = len(self.calendar.cells)
+        walked: list[tuple[Node, int, int | None]] = []
+        for root in roots:
+            part = root.walk()
+            offset = len(walked)
+            walked += [(n, lv, None if p is None else p + offset) for n, lv, p in part]
+        position = {node.key: r for r, (node, _, _) in enumerate(walked)}
+        values = [v for node, _, _ in walked for v in node.counts]
+        lines: list[Line] = []
+        for r in range(len(walked)):
+            lines += [Line(tuple(r * width + p for p in parts), r * width + total)
+                      for parts, total in self.lines]
+        relations = [([child.key for child in breakdown], node.key)
+                     for node, _, _ in walked for breakdown in node.breakdowns]
+        for parts, total in [*relations, *links]:
+            for c in range(width):
+                lines.append(Line(tuple(position[p] * width + c for p in parts),
+                                  position[total] * width + c))
+        same = [(c, c) for c in range(width)]
+        pairs: list[tuple[int, int]] = []
+        for r in range(len(walked)):
+            ancestors, up = [r], walked[r][2]
+            while up is not None:
+                ancestors.append(up)
+                up = walked[up][2]
+            for a in ancestors:
+                for outer, inner in [*self.nested, *(same if a != r else [])]:
+                    pairs.append((a * width + outer, r * width + inner))
+        marks = suppress(values, lines, pairs)
+        rows: list[Row] = []
+        for r, (node, level, _) in enumerate(walked):
+            found = [_cell(values[r * width + c], marks[r * width + c]) for c in self.shown]
+            rows.append(Row(node.key, node.label, level, tuple(c[0] for c in found),
+                            tuple(c[1] for c in found), node.org))
+            for mean_of, mean_label, weights in means:
+                if mean_of == node.key:
+                    rows.append(self._mean_row(node, mean_label, weights, values=values,
+                                               marks=marks, position=position, width=width))
+        return Table(key, self.t(key), tuple(rows), note)
+
+    def _mean_row(self, node: Node, label: str, weights: dict[str, int], *,
+                  values: list[int], marks: list[int], position: dict[str, int],
+                  width: int) -> Row:
+        cells: list[str] = []
+        shown: list[float | None] = []
+        for c in self.shown:
+            counts = {k: values[position[k] * width + c] for k in weights}
+            hidden = any(marks[position[k] * width + c] != SHOWN for k in weights)
+            n = sum(counts.values())
+            if hidden or n < THRESHOLD:
+                cells.append(FEW if n < THRESHOLD else WITHHELD)
+                shown.append(None)
+                continue
+            mean = sum(weights[k] * counts[k] for k in weights) / n
+            cells.append(f"{mean:.1f}")
+            shown.append(round(mean, 1))
+        return Row(f"{node.key}/mean", label, 1, tuple(cells), tuple(shown), node.org)
+
+    def summaries(self, kind: str) -> dict[str, list[Percentiles | None]]:
+        """Median and 90th percentile per organisation (ALL: every one) per shown cell."""
+        counts = self.figures.value_counts
+        orgs = sorted({o for k, o, _ in counts if k == kind})
+        found: dict[str, list[Percentiles | None]] = {}
+        for org in [ALL, *orgs]:
+            row: list[Percentiles | None] = []
+            for c in self.shown:
+                merged: Counter[int] = Counter()
+                for day in self.members[c]:
+                    for o in orgs if org == ALL else [org]:
+                        merged.update(counts.get((kind, o, day), Counter()))
+                values = sorted(merged.elements())
+                row.append(nearest_rank(values) if values else None)
+            found[org] = row
+        return found
+
+
+def _cell(value: int, mark: int) -> tuple[str, float | None]:
+    if mark == SHOWN:
+        return str(value), float(value)
+    return (SMALL if mark == HIDDEN_SMALL else WITHHELD), None
+
+
+# -- the report ----------------------------------------------------------------------------
+def build(figures: Figures, calendar: Calendar, organisations: Sequence[str], *,
+          grain: Grain = "month", scope: str = ALL, language: Language = "da") -> Report:
+    """The report of `calendar`'s year per `grain` from daily `figures`. The organisations'
+    tables are suppressed across every organisation at once, then cut to `scope`, so what
+    a coordinator sees is exactly their rows of what an administrator sees."""
+    b = _Builder(figures, calendar, grain, language)
+    orgs = sorted({*organisations, *figures.organisations()})
+    tables = [
+        _people(b),
+        _conversations(b),
+        _categories(b, "age_bands", "age_band", known=list(AGE_BANDS)),
+        _categories(b, "topics", "topic"),
+        _categories(b, "crisis", "crisis"),
+        _checkins(b),
+        _queue(b),
+        _loneliness_first(b),
+        _loneliness_change(b),
+        _volunteer_conversations(b, orgs),
+        _feedback(b, orgs),
+        _summaries(b, "waiting", "handover_claimed", orgs),
+        _summaries(b, "length", "handover_ended", orgs),
+    ]
+    if scope != ALL:
+        tables = [_scoped(table, scope) for table in tables]
+    periods = tuple(calendar.cells[c] for c in b.shown)
+    return Report(calendar.year, grain, scope, language, periods, tuple(tables))
+
+
+_ORG_TABLES = {"volunteer_conversations", "feedback", "waiting", "length"}
+
+
+def _scoped(table: Table, org: str) -> Table:
+    if table.key not in _ORG_TABLES:
+        return table
+    return Table(table.key, table.title, tuple(r for r in table.rows if r.org == org),
+                 table.note)
+
+
+def _by(b: _Builder, kind: str, key: str, details: list[str], label_kind: str) -> list[Node]:
+    return [Node(f"{key}/{d}", b.cat(label_kind, d), b.count(kind, d)) for d in details]
+
+
+def _people_by(b: _Builder, kind: str, detail: str | None, key: str, *,
+               field_index: int, label_kind: str, known: Sequence[str]) -> list[Node]:
+    people = b.figures.people
+    found = {k[field_index] for k in people if k[0] == kind}
+    nodes: list[Node] = []
+    for value in sorted(set(known) | found):
+        daily = [0] * len(b.figures.periods.starts)
+        for k, series in people.items():
+            if k[0] == kind and detail in (None, k[1]) and k[field_index] == value:
+                daily = [a + c for a, c in zip(daily, series, strict=True)]
+        nodes.append(Node(f"{key}/{value}", b.cat(label_kind, value), b.cells(daily)))
+    return nodes
+
+
+def _people_total(b: _Builder, kind: str, detail: str | None = None) -> list[int]:
+    daily = [0] * len(b.figures.periods.starts)
+    for k, series in b.figures.people.items():
+        if k[0] == kind and detail in (None, k[1]):
+            daily = [a + c for a, c in zip(daily, series, strict=True)]
+    return b.cells(daily)
+
+
+LANGS, CHANNELS = ("da", "en"), ("telegram", "web")
+
+
+def _people(b: _Builder) -> Table:
+    new = Node("new", b.t("new"), _people_total(b, "new_person"), [
+        _people_by(b, "new_person", None, "new/language", field_index=3,
+                   label_kind="language", known=LANGS),
+        _people_by(b, "new_person", None, "new/channel", field_index=2,
+                   label_kind="channel", known=CHANNELS),
+    ])
+    back = Node("returning", b.t("returning"), _people_total(b, "bot_conversation", "again"), [
+        _people_by(b, "bot_conversation", "again", "returning/channel", field_index=2,
+                   label_kind="channel", known=CHANNELS),
+    ])
+    return b.count_table("people", [new, back], note=b.t("note_people"))
+
+
+def _conversations(b: _Builder) -> Table:
+    node = Node("bot", b.t("bot"), _people_total(b, "bot_conversation"), [
+        _people_by(b, "bot_conversation", None, "bot/language", field_index=3,
+                   label_kind="language", known=LANGS),
+        _people_by(b, "bot_conversation", None, "bot/channel", field_index=2,
+                   label_kind="channel", known=CHANNELS),
+    ])
+    return b.count_table("conversations", [node], note=b.t("note_conversations"))
+
+
+def _categories(b: _Builder, key: str, kind: str, *, known: list[str] | None = None) -> Table:
+    order = known or []
+    details = sorted(set(order) | set(b.figures.details(kind)),
+                     key=lambda d: (order.index(d) if d in order else 99, d))
+    node = Node(key, b.t(key), b.count(kind), [_by(b, kind, key, details, kind)])
+    return b.count_table(key, [node])
+
+
+def _checkins(b: _Builder) -> Table:
+    kinds = ["checkin", "reminder"]
+    roots = [
+        Node(kind, b.t(kind), b.count(kind),
+             [_by(b, kind, kind, sorted(set(kinds) | set(b.figures.details(kind))),
+                  "checkin_kind")] if split else [])
+        for kind, split in (("checkin_planned", False), ("checkin_sent", True),
+                            ("checkin_answered", False), ("checkin_missed", True))
+    ]
+    return b.count_table("checkins", roots)
+
+
+def _queue(b: _Builder) -> Table:
+    left = b.figures.details("handover_left")
+    details = [*LEFT, *(d for d in left if d not in LEFT)]
+    roots = [
+        Node("requests", b.t("requests"), b.count("handover_requested")),
+        Node("timeouts", b.t("timeouts"), b.count("handover_timed_out")),
+        Node("left", b.t("left"), b.count("handover_left"),
+             [_by(b, "handover_left", "left", details, "left")]),
+    ]
+    return b.count_table("queue", roots)
+
+
+def _daily(b: _Builder, series: list[int] | None) -> list[int]:
+    return b.cells(series) if series is not None else b.zeros()
+
+
+def _loneliness_first(b: _Builder) -> Table:
+    children = [Node(f"first/{s}", f"{b.t('score')} {s}", _daily(b, b.figures.first_scores.get(s)))
+                for s in range(3, 10)]
+    total = [sum(c.counts[i] for c in children) for i in range(len(b.calendar.cells))]
+    node = Node("first", b.t("first"), total, [children])
+    weights = {f"first/{s}": s for s in range(3, 10)}
+    return b.count_table("loneliness_first", [node],
+                         means=[("first", b.t("mean_score"), weights)], note=b.t("note_first"))
+
+
+def _loneliness_change(b: _Builder) -> Table:
+    children = [Node(f"change/{way}", b.cat("change", way), _daily(b, b.figures.changes.get(way)))
+                for way in CHANGES]
+    total = [sum(c.counts[i] for c in children) for i in range(len(b.calendar.cells))]
+    node = Node("change", b.t("change"), total, [children])
+    table = b.count_table("loneliness_change", [node], note=b.t("note_change"))
+    sums = b.cells(b.figures.change_sums or [0] * len(b.figures.periods.starts))
+    cells: list[str] = []
+    shown: list[float | None] = []
+    parts = [row for row in table.rows if row.level == 1]
+    for i, c in enumerate(b.shown):
+        n = total[c]
+        hidden = any(row.values[i] is None for row in parts)
+        if n < THRESHOLD or hidden:
+            cells.append(FEW if n < THRESHOLD else WITHHELD)
+            shown.append(None)
+            continue
+        cells.append(f"{sums[c] / n:+.2f}")
+        shown.append(round(sums[c] / n, 2))
+    mean = Row("change/mean", b.t("mean_change"), 1, tuple(cells), tuple(shown))
+    return Table(table.key, table.title, (*table.rows, mean), table.note)
+
+
+def _volunteer_conversations(b: _Builder, orgs: list[str]) -> Table:
+    children = [Node(f"claimed/{org}", org, b.count("handover_claimed", org=org), org=org)
+                for org in orgs]
+    node = Node("claimed", b.t("claimed"), b.count("handover_claimed"), [children])
+    return b.count_table("volunteer_conversations", [node])
+
+
+def _feedback(b: _Builder, orgs: list[str]) -> Table:
+    ratings = [str(r) for r in range(1, 6)]
+    rating = b.t("rating")
+    by_rating = [Node(f"feedback/{r}", f"{rating} {r}", b.count("feedback_rating", r))
+                 for r in ratings]
+    by_org = [
+        Node(f"feedback@{org}", f"{org}: {b.t('answers')}",
+             b.count("feedback_rating", org=org),
+             [[Node(f"feedback@{org}/{r}", f"{rating} {r}",
+                    b.count("feedback_rating", r, org=org), org=org) for r in ratings]],
+             org=org)
+        for org in orgs
+    ]
+    root = Node("feedback", b.t("feedback_all"), b.count("feedback_rating"),
+                [by_rating, by_org])
+    links = [([f"feedback@{org}/{r}" for org in orgs], f"feedback/{r}") for r in ratings]
+    means = [("feedback", b.t("mean_rating"), {f"feedback/{r}": int(r) for r in ratings})]
+    means += [(f"feedback@{org}", b.t("mean_rating"),
+               {f"feedback@{org}/{r}": int(r) for r in ratings}) for org in orgs]
+    return b.count_table("feedback", [root], links=links if orgs else (), means=means)
+
+
+def _summaries(b: _Builder, key: str, kind: str, orgs: list[str]) -> Table:
+    found = b.summaries(kind)
+    empty: list[Percentiles | None] = [None] * len(b.shown)
+    rows: list[Row] = []
+    for org in [ALL, *orgs]:
+        name = b.t("all_orgs") if org == ALL else org
+        for part in ("median", "p90"):
+            cells: list[str] = []
+            shown: list[float | None] = []
+            for item in found.get(org, empty):
+                if item is None or item.n < THRESHOLD:
+                    cells.append(FEW)
+                    shown.append(None)
+                    continue
+                minutes = round(getattr(item, part) / 60, 1)
+                cells.append(f"{minutes:g}")
+                shown.append(minutes)
+            rows.append(Row(f"{org}/{part}", f"{name}: {b.t(part)} ({b.t('minutes')})", 0,
+                            tuple(cells), tuple(shown), None if org == ALL else org))
+    return Table(key, b.t(key), tuple(rows))
