@@ -23,6 +23,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "queue": ("Kø til en frivillig", "Handover queue"),
     "loneliness_first": ("Ensomhed ved første måling", "Loneliness at the first measurement"),
     "loneliness_change": ("Ændring i ensomhed", "Change in loneliness"),
+    "what_helps": ("Hvad hjælper? Ændring i ensomhed efter vej",
+                   "What helps? Change in loneliness by path"),
     "volunteer_conversations": ("Samtaler med frivillige", "Volunteer conversations"),
     "feedback": ("Vurdering efter en samtale med en frivillig (1-5)",
                  "Feedback after a volunteer conversation (1-5)"),
@@ -79,6 +81,17 @@ TEXTS: dict[str, tuple[str, str]] = {
         "for den seneste.",
         "Per person, the first complete measurement against the latest later one; counted "
         "in the period of the latest."),
+    "note_what_helps": (
+        "Tallene viser, hvordan ensomheden ændrede sig for dem, der gik hver vej, ikke at "
+        "vejen var årsagen: der er ingen kontrolgruppe, og folk vælger selv deres vej. Én "
+        "person, der har gået flere veje, tælles på hver af dem. Første fuldstændige måling "
+        "mod den seneste (3-9); vejen taget før den seneste måling; talt i perioden for den "
+        "seneste.",
+        "The figures show how loneliness changed for those who took each path, not that the "
+        "path caused it: there is no control group, and people choose their own path. A "
+        "person who took several paths counts on each. First complete measurement against "
+        "the latest (3-9); the path taken before the latest measurement; counted in the "
+        "period of the latest."),
     # suppression
     "<5": ("færre end 5 (også 0)", "fewer than 5 (0 included)"),
     "x": ("holdt tilbage, så et tal under 5 ikke kan regnes ud fra en sum",
@@ -120,6 +133,12 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "withdrawn": ("gik selv", "withdrew"),
         "timed_out": ("efter besked om lang ventetid", "after a time-out notice"),
         "blocked": ("blokerede botten", "blocked the bot"),
+    },
+    "path": {
+        "bot": ("Kun botten", "The bot only"),
+        "checkins": ("Holdt check-ins", "Kept check-ins"),
+        "volunteer": ("Talte med en frivillig", "Talked with a volunteer"),
+        "community": ("Besøgte et fællesskab", "Visited a community"),
     },
     "change": {
         "better": ("mindre ensom", "less lonely"),

@@ -248,6 +248,7 @@ def build(figures: Figures, calendar: Calendar, organisations: Sequence[str], *,
         _queue(b),
         _loneliness_first(b),
         _loneliness_change(b),
+        _what_helps(b),
         _volunteer_conversations(b, orgs),
         _feedback(b, orgs),
         _summaries(b, "waiting", "handover_claimed", orgs),
@@ -374,10 +375,21 @@ def _loneliness_change(b: _Builder) -> Table:
     total = [sum(c.counts[i] for c in children) for i in range(len(b.calendar.cells))]
     node = Node("change", b.t("change"), total, [children])
     table = b.count_table("loneliness_change", [node], note=b.t("note_change"))
-    sums = b.cells(b.figures.change_sums or [0] * len(b.figures.periods.starts))
+    mean = _mean_change(b, table, "change", total=total,
+                        daily_sums=b.figures.change_sums or None)
+    return Table(table.key, table.title, (*table.rows, mean), table.note)
+
+
+PATHS = ("bot", "checkins", "volunteer", "community")
+
+
+def _mean_change(b: _Builder, table: Table, key: str, *, total: list[int],
+                 daily_sums: list[int] | None) -> Row:
+    """The mean change where the counts it rests on are all shown."""
+    sums = b.cells(daily_sums) if daily_sums is not None else b.zeros()
+    parts = [row for row in table.rows if row.key.startswith(key + "/")]
     cells: list[str] = []
     shown: list[float | None] = []
-    parts = [row for row in table.rows if row.level == 1]
     for i, c in enumerate(b.shown):
         n = total[c]
         hidden = any(row.values[i] is None for row in parts)
@@ -387,8 +399,24 @@ def _loneliness_change(b: _Builder) -> Table:
             continue
         cells.append(f"{sums[c] / n:+.2f}")
         shown.append(round(sums[c] / n, 2))
-    mean = Row("change/mean", b.t("mean_change"), 1, tuple(cells), tuple(shown))
-    return Table(table.key, table.title, (*table.rows, mean), table.note)
+    return Row(f"{key}/mean", b.t("mean_change"), 1, tuple(cells), tuple(shown))
+
+
+def _what_helps(b: _Builder) -> Table:
+    """The change in loneliness by the path taken before the latest measurement."""
+    roots: list[Node] = []
+    for path in PATHS:
+        children = [Node(f"path/{path}/{way}", b.cat("change", way),
+                         _daily(b, b.figures.paths.get((path, way)))) for way in CHANGES]
+        total = [sum(c.counts[i] for c in children) for i in range(len(b.calendar.cells))]
+        roots.append(Node(f"path/{path}", b.cat("path", path), total, [children]))
+    table = b.count_table("what_helps", roots, note=b.t("note_what_helps"))
+    rows: list[Row] = []
+    for root, path in zip(roots, PATHS, strict=True):
+        rows += [r for r in table.rows if r.key == root.key or r.key.startswith(root.key + "/")]
+        rows.append(_mean_change(b, table, root.key, total=root.counts,
+                                 daily_sums=b.figures.path_sums.get(path)))
+    return Table(table.key, table.title, tuple(rows), table.note)
 
 
 def _volunteer_conversations(b: _Builder, orgs: list[str]) -> Table:

@@ -16,7 +16,7 @@ from dialogues.messages import Choice, Outbound
 from scheduler import planning
 from scheduler.messages import NAMESPACE
 from scheduler.planning import SLOTS, WEEKLY, WHENS, Rules
-from storage import checkins, events
+from storage import checkins, events, paths
 from storage.models import Checkin
 
 OFFER = "checkin.offer"
@@ -241,6 +241,7 @@ class _Checkins:
             return False
         if await checkins.note_answer(turn.session, turn.participant.id, turn.now):
             await turn.record("checkin_answered")
+            await paths.mark(turn.session, turn.participant.id, paths.CHECKINS, turn.now)
         return False
 
     def _resume(self, row: Checkin, now: datetime) -> None:

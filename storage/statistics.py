@@ -38,7 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DailyCount, DailyValue, Measurement, MeasurementScore, StatEvent
+from storage.models import (
+    DailyCount,
+    DailyValue,
+    Measurement,
+    MeasurementScore,
+    ParticipantPath,
+    StatEvent,
+)
 from storage.totals import (
     VALUED_KINDS,
     EventRange,
@@ -177,6 +184,11 @@ class Figures:
     # (kind, organisation, period) → how often each value (seconds) occurred: the waits
     # and lengths behind the percentiles, for summaries over unions of periods
     value_counts: dict[tuple[str, str, int], Counter[int]] = field(default_factory=dict)
+    # What helps: the same pairs by the path taken before the latest measurement
+    # (storage/paths.py; "bot" where none): (path, "better" | "same" | "worse") → pairs
+    # per period, and the sum of the changes per path
+    paths: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    path_sums: dict[str, list[int]] = field(default_factory=dict)
 
     def zeros(self) -> list[int]:
         return [0] * len(self.periods.starts)
@@ -228,6 +240,7 @@ async def compute(session: AsyncSession, periods: Periods) -> Figures:
     scores = _scores(dialect, periods, marks.measurements, last_measurement)
     await _first_scores(session, periods, scores, figures)
     await _changes(session, periods, scores, figures)
+    await _paths(session, periods, scores, figures)
     return figures
 
 
@@ -372,6 +385,38 @@ async def _changes(
             index = periods.of_day[day]
             _add(figures, figures.changes, way, index, n)
             figures.change_sums[index] += total
+
+
+BOT_ONLY = "bot"
+
+
+async def _paths(
+    session: AsyncSession, periods: Periods, parts: list[Subquery], figures: Figures
+) -> None:
+    """The pairs of `_changes` again, by each path the person took before their latest
+    measurement; a person on two paths counts on both, one on none as "bot"."""
+    end = literal(periods.end_utc, UTCDateTime())
+    p = ParticipantPath
+    for scores in parts:
+        r = scores.c
+        direction = case((r.change < 0, "better"), (r.change > 0, "worse"), else_="same")
+        path = func.coalesce(p.path, literal(BOT_ONLY, String()))
+        query = (
+            select(_iso(r.day), path, direction, func.count(), func.sum(r.change))
+            .select_from(scores)
+            .outerjoin(p, and_(p.participant_id == r.participant_id, p.first_at <= r.taken_at))
+            .where(
+                r.change.is_not(None),
+                _in_days(r.day, periods),
+                r.taken_at < end,
+                or_(r.next_at.is_(None), r.next_at >= end),
+            )
+            .group_by(r.day, path, direction)
+        )
+        for day, taken, way, n, total in await session.execute(query):
+            index = periods.of_day[day]
+            _add(figures, figures.paths, (taken, way), index, n)
+            _add(figures, figures.path_sums, taken, index, total)
 
 
 def _add(figures: Figures, into: dict[Any, list[int]], key: Any, index: int, n: int) -> None:

@@ -6,6 +6,7 @@ from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
+from storage.models.paths import ParticipantPath
 from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
 from storage.models.webchat import WebchatMessage
 
@@ -24,6 +25,7 @@ __all__ = [
     "Measurement",
     "MeasurementScore",
     "Participant",
+    "ParticipantPath",
     "PendingErasure",
     "ProcessedUpdate",
     "RelayMessage",

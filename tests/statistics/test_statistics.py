@@ -83,6 +83,11 @@ async def test_every_statistic(database_url: str, make_settings: SettingsFactory
     assert month.first_scores == {8: [3], 7: [1], 6: [1], 4: [1]}
     assert month.changes == {"better": [3], "same": [1], "worse": [1]}
     assert month.change_sums == [-4]  # 6-8, 6-8, 5-8, 7-7, 9-6
+    # What helps: all five measured again had answered a check-in first (their volunteer
+    # conversations came after the measurement).
+    assert month.paths == {("checkins", "better"): [3], ("checkins", "same"): [1],
+                           ("checkins", "worse"): [1]}
+    assert month.path_sums == {"checkins": [-4]}
 
     # Per week: everything of week 10 and 11 lands in its week.
     assert weeks.periods.labels() == ["2026-W10", "2026-W11"]
@@ -123,6 +128,12 @@ async def test_every_statistic(database_url: str, make_settings: SettingsFactory
     assert cells(built, "loneliness_change", "change") == ("5",)
     assert cells(built, "loneliness_change", "change/better") == ("<5",)
     assert cells(built, "loneliness_change", "change/mean") == ("x",)
+    assert cells(built, "what_helps", "path/checkins") == ("5",)
+    assert cells(built, "what_helps", "path/checkins/better") == ("<5",)
+    assert cells(built, "what_helps", "path/checkins/mean") == ("x",)
+    assert cells(built, "what_helps", "path/bot") == ("<5",)
+    assert cells(built, "what_helps", "path/volunteer") == ("<5",)
+    assert "ingen kontrolgruppe" in built.table("what_helps").note
     assert cells(built, "volunteer_conversations", "claimed") == ("5",)
     assert cells(built, "volunteer_conversations", "claimed/example") == ("<5",)
     assert cells(built, "feedback", "feedback") == ("5",)
