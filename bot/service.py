@@ -25,6 +25,7 @@ from dialogues.conversation import Conversation, DialogueSettings
 from dialogues.messages import Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Directory
 from dialogues.safety import CrisisNet
+from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
@@ -211,6 +212,7 @@ def build_conversation(
     checkin_dialogue.register(
         conversation, checkin_rules(settings), on_planned=on_checkin_planned
     )
+    bridging.register(conversation, checkin_rules(settings), on_planned=on_checkin_planned)
     handover_dialogue.register(
         conversation,
         handover_policy(settings),

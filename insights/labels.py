@@ -25,6 +25,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loneliness_change": ("Ændring i ensomhed", "Change in loneliness"),
     "what_helps": ("Hvad hjælper? Ændring i ensomhed efter vej",
                    "What helps? Change in loneliness by path"),
+    "bridging": ("Fællesskaber: opfølgning", "Communities: follow-up"),
     "volunteer_conversations": ("Samtaler med frivillige", "Volunteer conversations"),
     "feedback": ("Vurdering efter en samtale med en frivillig (1-5)",
                  "Feedback after a volunteer conversation (1-5)"),
@@ -44,6 +45,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "timeouts": ("Besked om lang ventetid (ingen kom i tide)",
                  "Time-out notices (nobody came in time)"),
     "left": ("Forlod køen", "Left the queue"),
+    "bridge_planned": ("Bad om at blive spurgt igen", "Asked to be asked again"),
+    "bridge_sent": ("Opfølgninger sendt", "Follow-ups sent"),
+    "bridge_answer": ("Svar på opfølgningen", "Answers to the follow-up"),
+    "bridge_why": ("Hvorfor det ikke var noget for dem", "Why it was not for them"),
     "first": ("Målt første gang", "People measured for the first time"),
     "change": ("Målt igen (første mod seneste)", "People measured again (first vs latest)"),
     "claimed": ("Samtaler med frivillige (alle organisationer)",
@@ -92,6 +97,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "person who took several paths counts on each. First complete measurement against "
         "the latest (3-9); the path taken before the latest measurement; counted in the "
         "period of the latest."),
+    "note_bridging": (
+        "Efter forslag til fællesskaber kan botten spørge igen om en eller to uger, om "
+        "personen fik kigget forbi. Svarene er valgt med knapper; der gemmes ingen tekst.",
+        "After suggesting communities the bot may ask again in one or two weeks whether the "
+        "person went. Answers are chosen with buttons; no text is kept."),
     # suppression
     "<5": ("færre end 5 (også 0)", "fewer than 5 (0 included)"),
     "x": ("holdt tilbage, så et tal under 5 ikke kan regnes ud fra en sum",
@@ -128,7 +138,21 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "danger": ("Akut fare", "Immediate danger"),
     },
     "checkin_kind": {"checkin": ("check-ins", "check-ins"),
-                     "reminder": ("påmindelser", "reminders")},
+                     "reminder": ("påmindelser", "reminders"),
+                     "ask": ("spørgsmål om at fortsætte", "questions whether to go on"),
+                     "bridge": ("opfølgning på fællesskaber", "community follow-ups")},
+    "bridge_answer": {
+        "went": ("var der", "went"),
+        "not_yet": ("ikke endnu", "not yet"),
+        "not_for_me": ("ikke noget for mig", "not for me"),
+    },
+    "bridge_why": {
+        "far": ("for langt væk", "too far away"),
+        "interest": ("ikke lige dem", "not really them"),
+        "nervous": ("for nervøs", "too nervous"),
+        "time": ("tidspunktet passede ikke", "the time did not suit"),
+        "other": ("noget andet", "something else"),
+    },
     "left": {
         "withdrawn": ("gik selv", "withdrew"),
         "timed_out": ("efter besked om lang ventetid", "after a time-out notice"),

@@ -249,6 +249,7 @@ def build(figures: Figures, calendar: Calendar, organisations: Sequence[str], *,
         _loneliness_first(b),
         _loneliness_change(b),
         _what_helps(b),
+        _bridging(b),
         _volunteer_conversations(b, orgs),
         _feedback(b, orgs),
         _summaries(b, "waiting", "handover_claimed", orgs),
@@ -417,6 +418,23 @@ def _what_helps(b: _Builder) -> Table:
         rows.append(_mean_change(b, table, root.key, total=root.counts,
                                  daily_sums=b.figures.path_sums.get(path)))
     return Table(table.key, table.title, tuple(rows), table.note)
+
+
+BRIDGE_ANSWERS = ("went", "not_yet", "not_for_me")
+BRIDGE_REASONS = ("far", "interest", "nervous", "time", "other")
+
+
+def _bridging(b: _Builder) -> Table:
+    """Community bridging: follow-ups planned, sent, and what people answered."""
+    roots = [
+        Node("bridge_planned", b.t("bridge_planned"), b.count("bridge_planned")),
+        Node("bridge_sent", b.t("bridge_sent"), b.count("checkin_sent", "bridge")),
+        Node("bridge_answer", b.t("bridge_answer"), b.count("bridge_answer"),
+             [_by(b, "bridge_answer", "bridge_answer", list(BRIDGE_ANSWERS), "bridge_answer")]),
+        Node("bridge_why", b.t("bridge_why"), b.count("bridge_why"),
+             [_by(b, "bridge_why", "bridge_why", list(BRIDGE_REASONS), "bridge_why")]),
+    ]
+    return b.count_table("bridging", roots, note=b.t("note_bridging"))
 
 
 def _volunteer_conversations(b: _Builder, orgs: list[str]) -> Table:

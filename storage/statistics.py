@@ -76,6 +76,9 @@ COUNTED_KINDS = (
     "handover_claimed",
     "handover_ended",
     "feedback_rating",
+    "bridge_planned",
+    "bridge_answer",
+    "bridge_why",
 )
 # The kinds counted by channel and language as well.
 PEOPLE_KINDS = ("new_person", "bot_conversation")
