@@ -21,7 +21,7 @@ from dialogues import flows
 from dialogues.content import LANGUAGES, Texts
 from dialogues.engine import Action, FlowEngine, Placeholder
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
-from dialogues.resources import CrisisLine, Directory, crisis_text
+from dialogues.resources import Catalog, CrisisLine, Directory, crisis_text
 from dialogues.safety import CrisisHit, CrisisNet
 from storage import conversations, events, participants
 from storage.models import ConversationState, Participant, PendingErasure
@@ -39,7 +39,7 @@ WELCOME_BACK = "menu.welcome_back"
 @dataclass(frozen=True)
 class DialogueSettings:
     crisis_lines: Sequence[CrisisLine]
-    directory: Directory
+    directory: Directory | Catalog
     flood_limit_per_minute: int = 20
     idle_restart: timedelta = timedelta(hours=24)
 

@@ -55,7 +55,8 @@ def layout(title: str, body: str, who: Who | None = None,
         nav = (
             f'<nav aria-label="{escape(t("dashboard", language))}">'
             f'<a href="/dashboard">{t("overview", language)}</a> '
-            f'<a href="/dashboard/volunteers">{t("volunteers", language)}</a>'
+            f'<a href="/dashboard/volunteers">{t("volunteers", language)}</a> '
+            f'<a href="/dashboard/communities">{t("communities", language)}</a>'
             f'<span class="who">{escape(who.name)} ({escape(scope)})</span>'
             '<form method="post" action="/dashboard/logout" class="inline">'
             f'{csrf_field(who.csrf)}<button type="submit">{t("log_out", language)}</button>'

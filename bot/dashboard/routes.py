@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from bot.config import Settings
-from bot.dashboard import pages, texts
+from bot.dashboard import communities, pages, texts
 from bot.dashboard.auth import LoginLimit, verify
 from bot.dashboard.pages import Selection, Who
 from bot.webchat.session import is_secure
@@ -54,6 +55,7 @@ class Dashboard:
     database_of: Callable[[web.Application], Database]
     clock: Clock
     limit: LoginLimit
+    catalog_of: communities.CatalogOf | None = None
 
     @property
     def organisations(self) -> list[str]:
@@ -69,8 +71,10 @@ def add_routes(
     settings: Settings,
     database_of: Callable[[web.Application], Database],
     clock: Clock,
+    *,
+    catalog_of: communities.CatalogOf | None = None,
 ) -> None:
-    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit())
+    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit(), catalog_of)
     app.router.add_get("/dashboard", _protected(overview))
     app.router.add_get("/dashboard/", _protected(overview))
     for kind in EXPORTS:
@@ -78,6 +82,9 @@ def add_routes(
     app.router.add_get("/dashboard/volunteers", _protected(volunteer_list))
     app.router.add_post("/dashboard/volunteers/invite", _protected(invite))
     app.router.add_post("/dashboard/volunteers/deactivate", _protected(deactivate))
+    app.router.add_get("/dashboard/communities", _protected(community_list))
+    app.router.add_post("/dashboard/communities/save", _protected(community_save))
+    app.router.add_post("/dashboard/communities/delete", _protected(community_delete))
     app.router.add_post("/dashboard/logout", _protected(logout))
     app.router.add_get("/dashboard/login", login_page)
     app.router.add_post("/dashboard/login", login)
@@ -342,6 +349,53 @@ async def deactivate(request: web.Request, who: Who) -> web.StreamResponse:
                                       message=texts.t("deactivated", language, alias=alias))
     return await _volunteers_page(request, who, status=404,
                                   message=texts.t("no_volunteer", language, alias=alias))
+
+
+# -- the community directory -----------------------------------------------------------------
+async def _communities_page(request: web.Request, who: Who, **shown: Any) -> web.Response:
+    state = _state(request)
+    response = await communities.page(request, who, _database(request), state.organisations,
+                                      _language(request), **shown)
+    _private(response)
+    _remember_language(response, request)
+    return response
+
+
+async def community_list(request: web.Request, who: Who) -> web.StreamResponse:
+    return await _communities_page(request, who)
+
+
+def _directory_changed(request: web.Request) -> None:
+    state = _state(request)
+    catalog = state.catalog_of(request.app) if state.catalog_of is not None else None
+    if catalog is not None:
+        catalog.changed()
+
+
+_OUTCOME_STATUS = {"saved": 200, "deleted": 200, "missing": 404, "forbidden": 403}
+
+
+async def community_save(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    language = _language(request)
+    outcome, errors = await communities.save(_database(request), who,
+                                             _state(request).organisations, form)
+    if outcome == "invalid":
+        return await _communities_page(request, who, form=communities.form_values(form),
+                                       errors=errors, status=400)
+    if outcome == "saved":
+        _directory_changed(request)
+    return await _communities_page(request, who, status=_OUTCOME_STATUS[outcome],
+                                   message=texts.t(f"c_{outcome}", language))
+
+
+async def community_delete(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    outcome = await communities.delete(_database(request), who, str(form.get("id", "")))
+    if outcome == "deleted":
+        _directory_changed(request)
+    return await _communities_page(request, who, status=_OUTCOME_STATUS[outcome],
+                                   message=texts.t(f"c_{outcome}", _language(request)))
 
 
 async def stylesheet(request: web.Request) -> web.Response:

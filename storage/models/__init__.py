@@ -2,6 +2,7 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
+from storage.models.communities import CommunityEntry
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
@@ -13,6 +14,7 @@ from storage.models.webchat import WebchatMessage
 __all__ = [
     "Base",
     "Checkin",
+    "CommunityEntry",
     "ConversationState",
     "Coordinator",
     "DailyCount",
