@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.dashboard.auth import hash_password
-from insights import compute, exports
+from insights import compute, exports, research
 from insights.calendar import GRAINS, Grain, default_year
 from insights.labels import LANGUAGES, Language
 from insights.report import Report
@@ -21,7 +21,8 @@ from storage.statistics import ALL
 from storage.types import utcnow
 
 COMMANDS = ("coordinators", "stats")
-FORMATS = {"table": exports.to_text, "csv": exports.to_csv, "json": exports.to_json}
+FORMATS = {"table": exports.to_text, "csv": exports.to_csv, "json": exports.to_json,
+           "research": research.to_csv}
 
 
 def add_commands(commands: Any) -> None:
@@ -41,7 +42,8 @@ def add_commands(commands: Any) -> None:
     stats.add_argument("--per", choices=GRAINS, default="month",
                        help="columns per ISO week, month or quarter (default month)")
     stats.add_argument("--format", choices=(*FORMATS, "xlsx"), default="table",
-                       help="xlsx is written to standard output as bytes")
+                       help="xlsx is written to standard output as bytes; research: the "
+                       "long form described in docs/research-export.md")
     stats.add_argument("--lang", choices=LANGUAGES, default="da", help="da (default) or en")
 
 

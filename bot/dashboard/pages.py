@@ -100,7 +100,7 @@ def overview(who: Who, report: Report, selection: Selection, organisations: Sequ
     query = escape(selection.query())
     downloads = " · ".join(
         f'<a class="download" href="/dashboard/export.{kind}?{query}">{t(kind, language)}</a>'
-        for kind in ("csv", "xlsx", "json")
+        for kind in ("csv", "xlsx", "json", "research.csv")
     )
     if report.first and report.last:
         span = f"{day(report.first, language)} – {day(report.last, language)}"

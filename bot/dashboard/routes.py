@@ -24,7 +24,7 @@ from bot.dashboard import communities, pages, texts
 from bot.dashboard.auth import LoginLimit, verify
 from bot.dashboard.pages import Selection, Who
 from bot.webchat.session import is_secure
-from insights import calendar, compute, exports
+from insights import calendar, compute, exports, research
 from insights.calendar import Grain
 from insights.labels import LANGUAGES, Language
 from insights.report import Report
@@ -272,11 +272,16 @@ def _json(built: Report) -> bytes:
     return exports.to_json(built).encode("utf-8")
 
 
+def _research(built: Report) -> bytes:
+    return research.to_csv(built).encode("utf-8")
+
+
 EXPORTS: dict[str, tuple[str, Callable[[Report], bytes]]] = {
     "csv": ("text/csv", _csv),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
              exports.to_xlsx),
     "json": ("application/json", _json),
+    "research.csv": ("text/csv", _research),
 }
 
 

@@ -23,6 +23,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "csv": ("CSV (Excel)", "CSV"),
     "xlsx": ("Excel-fil (XLSX)", "Excel (XLSX)"),
     "json": ("JSON", "JSON"),
+    "research.csv": ("Til forskning (CSV)", "For research (CSV)"),
     "switch": ("English", "Dansk"),
     "nothing_yet": ("Ingen hele perioder i dette år endnu.",
                     "No whole periods in this year yet."),

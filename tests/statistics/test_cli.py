@@ -48,6 +48,13 @@ def test_coordinators_and_stats_on_the_command_line(tmp_path: Path) -> None:
     assert data["organisation"] == "example"
     cells = {c for t in data["tables"] for r in t["rows"] for c in r["cells"]}
     assert cells <= {"<5", "n<5"}  # nothing happened: nothing but small cells
+    long_form = snakkes(tmp_path, "stats", "--year", "2025", "--per", "quarter",
+                        "--format", "research")
+    assert long_form.returncode == 0, long_form.stderr
+    lines = long_form.stdout.splitlines()
+    assert lines[0] == ("period,period_kind,period_from,period_to,scope,table,row,level,"
+                        "value,suppressed")
+    assert "2025-Q1,quarter,2025-01-01,2025-03-31,all,crisis,crisis,0,,small" in lines
     table = snakkes(tmp_path, "stats", "--year", "2025")
     assert table.returncode == 0, table.stderr
     assert "Krisesvar (sikkerhedsnettet)" in table.stdout
