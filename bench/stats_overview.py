@@ -325,7 +325,8 @@ async def main(argv: list[str]) -> int:
     out = {
         "benchmark": "stats_overview",
         "conversations": args.conversations,
-        "period": f"{YEAR}-01-01..{YEAR}-12-31 per week (53 columns + total), all organisations",
+        "period": f"{YEAR} per ISO week, suppressed over every period of the year, all "
+                  "organisations",
         "machine": "2 cores, shared",
         "generate_s": generated,
         "results": results,

@@ -158,6 +158,10 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "timed_out": ("efter besked om lang ventetid", "after a time-out notice"),
         "blocked": ("blokerede botten", "blocked the bot"),
     },
+    "score_band": {
+        "low": ("score 3-5", "score 3-5"),
+        "high": ("score 6-9 (læses normalt som ensom)", "score 6-9 (usually read as lonely)"),
+    },
     "path": {
         "bot": ("Kun botten", "The bot only"),
         "checkins": ("Holdt check-ins", "Kept check-ins"),

@@ -360,14 +360,30 @@ def _daily(b: _Builder, series: list[int] | None) -> list[int]:
     return b.cells(series) if series is not None else b.zeros()
 
 
+BANDS = {"low": range(3, 6), "high": range(6, 10)}
+
+
 def _loneliness_first(b: _Builder) -> Table:
-    children = [Node(f"first/{s}", f"{b.t('score')} {s}", _daily(b, b.figures.first_scores.get(s)))
-                for s in range(3, 10)]
+    """First measurements in two bands (a score per row would be mostly small cells, and
+    would hide the mean), and the mean score wherever the number measured is shown."""
+    size = len(b.figures.periods.starts)
+    children: list[Node] = []
+    for band, scores in BANDS.items():
+        daily = [0] * size
+        for score in scores:
+            for i, n in enumerate(b.figures.first_scores.get(score, [])):
+                daily[i] += n
+        children.append(Node(f"first/{band}", b.cat("score_band", band), b.cells(daily)))
     total = [sum(c.counts[i] for c in children) for i in range(len(b.calendar.cells))]
     node = Node("first", b.t("first"), total, [children])
-    weights = {f"first/{s}": s for s in range(3, 10)}
-    return b.count_table("loneliness_first", [node],
-                         means=[("first", b.t("mean_score"), weights)], note=b.t("note_first"))
+    table = b.count_table("loneliness_first", [node], note=b.t("note_first"))
+    sums = [0] * size
+    for score, series in b.figures.first_scores.items():
+        for i, n in enumerate(series):
+            sums[i] += score * n
+    mean = _mean_of(b, table, "first", b.t("mean_score"), total=total, daily_sums=sums,
+                    signed=False)
+    return Table(table.key, table.title, (*table.rows, mean), table.note)
 
 
 def _loneliness_change(b: _Builder) -> Table:
@@ -386,21 +402,31 @@ PATHS = ("bot", "checkins", "volunteer", "community")
 
 def _mean_change(b: _Builder, table: Table, key: str, *, total: list[int],
                  daily_sums: list[int] | None) -> Row:
-    """The mean change where the counts it rests on are all shown."""
+    return _mean_of(b, table, key, b.t("mean_change"), total=total, daily_sums=daily_sums,
+                    signed=True)
+
+
+def _mean_of(b: _Builder, table: Table, key: str, label: str, *, total: list[int],
+             daily_sums: list[int] | None, signed: bool) -> Row:
+    """A mean wherever the number of people it is over is shown. Why that is enough: the
+    categories beside it (bands, better/same/worse) do not fix the sum it rests on, so it
+    solves no hidden cell; and its number is shown only where no other shown number
+    differs from it by less than 5, so two means never give away fewer than 5 people's
+    sum."""
     sums = b.cells(daily_sums) if daily_sums is not None else b.zeros()
-    parts = [row for row in table.rows if row.key.startswith(key + "/")]
+    counted = table.row(key)
     cells: list[str] = []
     shown: list[float | None] = []
     for i, c in enumerate(b.shown):
         n = total[c]
-        hidden = any(row.values[i] is None for row in parts)
-        if n < THRESHOLD or hidden:
+        if counted.values[i] is None:
             cells.append(FEW if n < THRESHOLD else WITHHELD)
             shown.append(None)
             continue
-        cells.append(f"{sums[c] / n:+.2f}")
-        shown.append(round(sums[c] / n, 2))
-    return Row(f"{key}/mean", b.t("mean_change"), 1, tuple(cells), tuple(shown))
+        digits = 2 if signed else 1
+        cells.append(f"{sums[c] / n:+.{digits}f}" if signed else f"{sums[c] / n:.{digits}f}")
+        shown.append(round(sums[c] / n, digits))
+    return Row(f"{key}/mean", label, 1, tuple(cells), tuple(shown))
 
 
 def _what_helps(b: _Builder) -> Table:

@@ -210,3 +210,35 @@ async def test_a_form_post_without_the_csrf_token_is_refused(
     await expect(page.get_by_role("status")).to_contain_text("Engangskode til invitation")
     # Last active in local time, and the zone said.
     await expect(page.locator("thead")).to_contain_text("Sidst aktiv (Europe/Copenhagen)")
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+async def test_the_directory_page_in_the_browser(
+    service: Snakkes, page: Page, width: int
+) -> None:
+    await page.set_viewport_size({"width": width, "height": 900})
+    await log_in(page, service.url, "anna", PASSWORD)
+    await page.get_by_role("link", name="Fællesskaber").click()
+    await expect(page.get_by_role("heading", name="Fællesskaber", exact=True)).to_be_visible()
+    # A bad link and no name: a clear message for each, the rest kept.
+    await page.get_by_label("Link").fill("ikke et link")
+    await page.get_by_label("Kort beskrivelse på dansk").fill("Vi går ture.")
+    await page.get_by_role("button", name="Gem fællesskab").click()
+    alert = page.get_by_role("alert")
+    await expect(alert).to_contain_text("Skriv et navn")
+    await expect(alert).to_contain_text("Linket skal være en hel webadresse")
+    await expect(page.get_by_label("Kort beskrivelse på dansk")).to_have_value("Vi går ture.")
+    name = f"Gåklubben {width}"
+    await page.get_by_label("Navn").fill(name)
+    await page.get_by_label("Link").fill("https://gaaklub.example.org")
+    await page.get_by_label("Nordjylland").check()
+    await page.get_by_label("Kort beskrivelse på engelsk").fill("We go for walks.")
+    await page.get_by_role("button", name="Gem fællesskab").click()
+    await expect(page.get_by_role("status")).to_contain_text("Fællesskabet er gemt")
+    await expect(page.get_by_role("button", name=f"Slet {name}")).to_be_visible()
+    await nothing_wider_than_its_box(page)
+    assert await axe_violations(page) == []
+    await page.screenshot(path=str(ARTIFACTS / f"dashboard-communities-{width}.png"),
+                          full_page=True)
+    await page.get_by_role("button", name=f"Slet {name}").click()
+    await expect(page.get_by_role("status")).to_contain_text("Fællesskabet er slettet")

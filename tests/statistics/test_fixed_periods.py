@@ -46,6 +46,12 @@ def random_figures(rng: random.Random, calendar: Calendar) -> Figures:
     figures.first_scores = {score: series() for score in (4, 6, 8)}
     figures.changes = {way: series() for way in ("better", "same", "worse")}
     figures.change_sums = [0] * size
+    for path in ("bot", "checkins", "volunteer", "community"):
+        for way in ("better", "same", "worse"):
+            figures.paths[(path, way)] = series()
+        figures.path_sums[path] = [0] * size
+    for answer in ("went", "not_yet", "not_for_me"):
+        figures.events[("bridge_answer", answer, None)] = series()
     for day in range(size):
         for org in ORGS:
             if rng.random() < rate:

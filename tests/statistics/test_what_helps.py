@@ -63,10 +63,11 @@ async def test_the_change_in_loneliness_by_path(
     # None lonelier (0, so "<5"): "the same" is withheld too, or 11 - 6 - 5 would show it.
     assert cells["path/community/worse"] == "<5"
     assert cells["path/community/same"] == "x"
-    assert cells["path/community/mean"] == "x"
+    assert cells["path/community/mean"] == "-1.64"  # 6 x (6 - 9) / 11
     assert cells["path/bot"] == "5"
     assert cells["path/bot/same"] == "x"
     assert cells["path/bot/better"] == "<5"
+    assert cells["path/bot/mean"] == "+0.00"
     assert cells["path/volunteer"] == "<5"
     assert cells["path/checkins"] == "<5"
     assert "ingen kontrolgruppe" in helps.note
