@@ -239,6 +239,10 @@ def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
     grain, year = query.get("per", default.grain), query.get("year", str(default.year))
     if grain not in calendar.GRAINS or not year.isdigit() or int(year) not in _years(request):
         return default, texts.t("bad_selection", language)
+    if {"from", "to", "granularity"} & set(query):
+        # An old link with a range of days: such reports no longer exist.
+        return Selection(int(year), default.grain, org, language), texts.t(
+            "no_ranges", language)
     chosen: Grain = "week" if grain == "week" else ("quarter" if grain == "quarter" else "month")
     return Selection(int(year), chosen, org, language), ""
 

@@ -44,6 +44,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "series_claimed": ("samtaler med frivillige", "volunteer conversations"),
     "series_wait": ("median ventetid (min.)", "median wait (min)"),
     "withheld": ("holdt tilbage", "withheld"),
+    "no_ranges": (
+        "Tal for vilkårlige datoer vises ikke længere, kun for hele uger, måneder og "
+        "kvartaler. Vælg år og periode herunder.",
+        "Figures for any dates are no longer shown, only for whole weeks, months and "
+        "quarters. Choose a year and a period below."),
     "bad_selection": ("Det udtræk kan ikke vises; her er standardudtrækket.",
                       "That report cannot be shown; showing the default."),
     "alias": ("Alias", "Alias"),

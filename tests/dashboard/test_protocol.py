@@ -146,3 +146,27 @@ async def test_volunteers_are_invited_listed_and_deactivated(
                            data={"alias": "Sol", "org": "example", "csrf": token}) as done:
         assert done.status == 200
         assert "Sol er deaktiveret" in await done.text()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-03-01&to=2026-03-31&granularity=month", "vises ikke længere"),
+        ("from=9999-12-01&to=9999-12-31", "vises ikke længere"),
+        ("year=99999999999999999999999&per=week", "kan ikke vises"),
+        ("year=2026&per=day", "kan ikke vises"),
+        ("year=%D9%A3&per=%3Cscript%3E", "kan ikke vises"),
+    ],
+)
+async def test_a_report_that_may_not_be_shown_gets_the_default_and_says_why(
+    service: Snakkes, client: aiohttp.ClientSession, query: str, message: str
+) -> None:
+    await log_in(client, service.url, "anna")
+    async with client.get(f"{service.url}/dashboard?{query}") as page:
+        assert page.status == 200
+        html = await page.text()
+    assert message in html
+    assert "<script>" not in html
+    for kind in ("csv", "xlsx", "json", "research.csv"):
+        async with client.get(f"{service.url}/dashboard/export.{kind}?{query}") as export:
+            assert export.status == 200

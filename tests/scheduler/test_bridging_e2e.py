@@ -100,6 +100,14 @@ async def test_the_follow_up_asks_at_its_time_and_every_answer_is_recorded(
     bridges = [r for r in await rows(snakkes) if r.kind == checkins.BRIDGE]
     assert sorted(r.status for r in bridges) == [checkins.REPLIED] * 3
 
+    # /forget erases the path with the person; the anonymised events stay.
+    double.send_command(went, "/forget")
+    [question] = await double.wait_for_messages(went)
+    await press(double, went, question, "Ja")
+    async with snakkes.service.database.session() as session:
+        assert (await session.scalars(select(ParticipantPath.path))).all() == []
+    assert await events(snakkes, "bridge_answer") == ["not_for_me", "not_yet", "went"]
+
 
 async def test_the_follow_up_reaches_a_web_chat_person_when_they_come_back(
     snakkes: Snakkes,
