@@ -9,8 +9,10 @@ from collections.abc import Sequence
 from html import escape
 
 Series = tuple[str, Sequence[float | None]]
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 12, 56
+# About as wide as a chart is drawn (a third of a wide screen, or a phone), so 13 px of
+# text stays about 13 px on screen.
+WIDTH, HEIGHT = 400, 220
+LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 30
 FONT = 13  # px in the viewBox; CSS keeps it
 CHAR = FONT * 0.62  # the width of a character, generously
 STEPS = (1, 2, 5)
@@ -59,14 +61,18 @@ def _frame(title: str, labels: Sequence[str], scale: tuple[int, int], body: list
             out.append(f'<text class="axis period" x="{_x(i, len(labels)):.1f}" '
                        f'y="{HEIGHT - BOTTOM + 18}" text-anchor="middle">{escape(text)}</text>')
     out += body
-    x = float(LEFT)
-    for n, (name, _) in enumerate(series):
-        out.append(f'<rect class="s{n}" x="{x:.0f}" y="{HEIGHT - 16}" width="10" height="10"/>')
-        out.append(f'<text class="legend" x="{x + 14:.0f}" y="{HEIGHT - 7}">'
-                   f"{escape(name)}</text>")
-        x += 14 + len(name) * CHAR + 18
     out.append("</svg>")
-    return "\n".join(out)
+    return "\n".join(out) + keys(series)
+
+
+def keys(series: Sequence[Series]) -> str:
+    """The series' names under the chart, as text that wraps (not inside the SVG)."""
+    items = "".join(
+        f'<li><span class="key s{n}" aria-hidden="true"></span>{escape(name)}</li>'
+        for n, (name, _) in enumerate(series)
+    )
+    return f'<ul class="keys">{items}</ul>'
+
 
 
 def _x(i: int, count: int) -> float:

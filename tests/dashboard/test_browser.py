@@ -140,6 +140,9 @@ async def test_the_danish_overview_reads_at_every_width(
     assert len(set(ticks)) == len(ticks)
     await nothing_wider_than_its_box(page)
     await labels_do_not_overlap(page)
+    ARTIFACTS.mkdir(exist_ok=True)
+    await page.locator("section.charts").screenshot(
+        path=str(ARTIFACTS / f"dashboard-charts-{width}.png"))
     # Per week: 48 weeks of 2026 have ended by now (or all of them); labels thinned.
     await page.get_by_label("Pr.", exact=True).select_option("week")
     await page.get_by_role("button", name="Vis").click()
