@@ -328,7 +328,10 @@ class Conversation:
 
     def _communities(self, turn: Turn) -> str:
         answers = turn.state.answers
-        found = self.settings.directory.find(answers.get("interest"), answers.get("region"))
+        found = self.settings.directory.find(
+            answers.get("interest"), answers.get("region"),
+            age_band=turn.participant.age_band, language=turn.language,
+        )
         if not found:
             return turn.label("communities_none")
         listing = "\n".join(c.line(turn.language) for c in found)

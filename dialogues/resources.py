@@ -88,16 +88,34 @@ class Directory:
         return cls(tuple(entries), bool(data.get("example_data", False)))
 
     def find(
-        self, interest: str | None, region: str | None, limit: int = 5
+        self,
+        interest: str | None,
+        region: str | None,
+        limit: int = 5,
+        *,
+        age_band: str | None = None,
+        language: str | None = None,
     ) -> Sequence[Community]:
-        """Matches for an interest and region; online communities suit every region."""
+        """Matches for an interest and region (online communities suit every region), for
+        the person's age band when they told it; those in their language first."""
+        ages = _band_ages(age_band)
         found = [
             c
             for c in self.communities
             if (interest is None or interest in c.interests)
             and (region is None or region in c.regions or "online" in c.regions)
+            and (ages is None or (c.min_age <= ages[1] and ages[0] <= c.max_age))
         ]
+        found.sort(key=lambda c: language is not None and language not in c.languages)
         return found[:limit]
+
+
+def _band_ages(band: str | None) -> tuple[int, int] | None:
+    """The ages of an age band ("15-17", "under-15"), or None (not told, or unknown)."""
+    if band == "under-15":
+        return (0, 14)
+    low, _, high = (band or "").partition("-")
+    return (int(low), int(high)) if low.isdigit() and high.isdigit() else None
 
 
 # -- the directory in the database, managed on the dashboard ---------------------------------
@@ -207,9 +225,11 @@ class Catalog:
     def example_data(self) -> bool:
         return self.directory.example_data
 
-    def find(self, interest: str | None, region: str | None, limit: int = 5
+    def find(self, interest: str | None, region: str | None, limit: int = 5, *,
+             age_band: str | None = None, language: str | None = None
              ) -> Sequence[Community]:
-        return self.directory.find(interest, region, limit)
+        return self.directory.find(interest, region, limit, age_band=age_band,
+                                   language=language)
 
     def changed(self) -> None:
         self.loaded_at = None
