@@ -4,7 +4,8 @@ to ask again in one or two weeks whether the person went ("Fik du kigget forbi?"
 The follow-up is a check-in row of its own kind (storage.checkins.BRIDGE), so it is sent
 by the check-in machinery: quiet hours, pacing, exactly once across instances. Its
 buttons live in the "br" namespace and carry the row id: "br:plan:<days>" plans it,
-"br:went|notyet|no:<id>" answer it, "br:why:<reason>" says why it was not for them.
+"br:went|notyet|no:<id>" answer it, "br:why:<reason>" says why it was not for them,
+"br:x:<id>" cancels it (from /checkins, which lists it).
 Every answer is an anonymised event (kind, detail; no text); "went" also marks the
 community path for "what helps".
 """
@@ -76,6 +77,8 @@ class _Bridging:
             handled = True
         elif action in BRIDGE_ANSWERS:
             handled = await self._answer(turn, action, args[0] if args else "")
+        elif action == "x":
+            handled = await self._cancel(turn, args[0] if args else "")
         elif action == "why" and args and args[0] in REASONS:
             await turn.record("bridge_why", args[0])
             await turn.goto("communities.bridge_other")
@@ -87,7 +90,7 @@ class _Bridging:
         if not days.isdigit() or int(days) not in DAYS:
             return False
         session, person = turn.session, turn.participant
-        if await checkins.bridge_planned(session, person.id):
+        if await checkins.bridge_planned(session, person.id) is not None:
             turn.say("bridge_already")
             return True
         due = self.due(turn.now, int(days))
@@ -98,6 +101,15 @@ class _Bridging:
         words = planning.describe(due, turn.now, self.rules.zone, turn.conversation.texts,
                                   turn.language)
         turn.say("bridge_planned", when=words)
+        return True
+
+    async def _cancel(self, turn: Turn, checkin_id: str) -> bool:
+        planned = await checkins.bridge_planned(turn.session, turn.participant.id)
+        if planned is None or str(planned.id) != checkin_id:
+            return False
+        planned.status = checkins.CANCELLED
+        await turn.record("checkin_cancelled", "bridge")
+        turn.say("bridge_cancelled")
         return True
 
     def due(self, now: datetime, days: int) -> datetime:

@@ -305,16 +305,15 @@ async def reply_to_bridge(session: AsyncSession, participant_id: int, checkin_id
     return bool(getattr(result, "rowcount", 0))
 
 
-async def bridge_planned(session: AsyncSession, participant_id: int) -> bool:
-    """A community follow-up is already planned for the person."""
-    found = await session.scalar(
-        select(Checkin.id).where(
+async def bridge_planned(session: AsyncSession, participant_id: int) -> Checkin | None:
+    """The person's community follow-up still to be sent, if there is one."""
+    return await session.scalar(
+        select(Checkin).where(
             Checkin.participant_id == participant_id,
             Checkin.kind == BRIDGE,
             Checkin.status.in_(UPCOMING),
-        ).limit(1)
+        ).order_by(Checkin.due_at).limit(1)
     )
-    return found is not None
 
 
 async def paused(session: AsyncSession, participant_id: int) -> Sequence[Checkin]:

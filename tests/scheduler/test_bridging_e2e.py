@@ -145,3 +145,23 @@ async def test_the_follow_up_reaches_a_web_chat_person_when_they_come_back(
     await settled(snakkes)
     assert await events(snakkes, "bridge_answer") == ["went"]
     assert await events(snakkes, "checkin_sent") == ["bridge"]
+
+
+async def test_checkins_lists_the_follow_up_and_it_can_be_cancelled(
+    double: BotApiDouble, start_snakkes: StartSnakkes
+) -> None:
+    snakkes = await start_snakkes()
+    await move_clock(snakkes, local_noon(snakkes))
+    ada = double.user(language_code="da")
+    offer = await suggestions_and_offer(double, ada)
+    await press(double, ada, offer, "Om to uger")
+    double.send_command(ada, "/checkins")
+    [listing] = await double.wait_for_messages(ada)
+    assert "Opfølgning om fællesskaber:" in listing.text
+    [cancelled] = await press(double, ada, listing, "Aflys opfølgningen")
+    assert "så spørger jeg ikke" in cancelled.text
+    await move_clock(snakkes, local_noon(snakkes, days=14).replace(hour=15))
+    await runner(snakkes).run_due()
+    await settled(snakkes)
+    assert not any(m.text.startswith(FIRST_LINE) for m in double.messages_to(ada))
+    assert await events(snakkes, "checkin_cancelled") == ["bridge"]
