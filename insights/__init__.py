@@ -7,9 +7,11 @@ this package, which `bot/` imports and which imports nothing from `bot/`:
 - `calendar`: the fixed periods a report may show (ISO weeks, months, quarters, the year;
   only those that have ended), never a range typed by hand;
 - `suppression`: the small-cell rule (counts below 5, and what would give them away);
-- `report`: the figures summed into those periods, suppressed once over the whole year,
-  labelled and cut into the report one asks for;
+- `report`: `build`, the one way to a `Report` (`shapes`): the figures summed into those
+  periods and suppressed once over the whole year (`builder`), table by table
+  (`tables`), labelled and cut into the report one asks for;
 - `labels`: every word, in Danish first and English;
 - `exports`: CSV for a Danish Excel, XLSX, JSON and text, each exactly the report's cells;
+- `research`: the long form for research (data dictionary: docs/research-export.md);
 - `compute`: reading a year's figures from the database.
 """
