@@ -68,9 +68,9 @@ class Builder:
         width = len(self.calendar.cells)
         walked: list[tuple[Node, int, int | None]] = []
         for root in roots:
-            part = root.walk()
+            tree = root.walk()
             offset = len(walked)
-            walked += [(n, lv, None if p is None else p + offset) for n, lv, p in part]
+            walked += [(n, lv, None if p is None else p + offset) for n, lv, p in tree]
         position = {node.key: r for r, (node, _, _) in enumerate(walked)}
         values = [v for node, _, _ in walked for v in node.counts]
         lines: list[Line] = []
@@ -83,16 +83,7 @@ class Builder:
             for c in range(width):
                 lines.append(Line(tuple(position[p] * width + c for p in parts),
                                   position[total] * width + c))
-        same = [(c, c) for c in range(width)]
-        pairs: list[tuple[int, int]] = []
-        for r in range(len(walked)):
-            ancestors, up = [r], walked[r][2]
-            while up is not None:
-                ancestors.append(up)
-                up = walked[up][2]
-            for a in ancestors:
-                for outer, inner in [*self.nested, *(same if a != r else [])]:
-                    pairs.append((a * width + outer, r * width + inner))
+        pairs = self._pairs(walked, position, links)
         marks = suppress(values, lines, pairs)
         rows: list[Row] = []
         for r, (node, level, _) in enumerate(walked):
@@ -104,6 +95,33 @@ class Builder:
                     rows.append(self._mean_row(node, mean_label, weights, values=values,
                                                marks=marks, position=position, width=width))
         return Table(key, self.t(key), tuple(rows), note)
+
+    def _pairs(self, walked: list[tuple[Node, int, int | None]], position: dict[str, int],
+               links: Sequence[tuple[Sequence[str], str]]) -> list[tuple[int, int]]:
+        """(outer, inner) cells where the inner count is part of the outer: the same row in
+        a longer period, and every row it is part of (its parents, and the totals it is
+        linked to) in the same period or a longer one."""
+        width = len(self.calendar.cells)
+        same = [(c, c) for c in range(width)]
+        containers: dict[int, set[int]] = {
+            r: {parent} if parent is not None else set()
+            for r, (_, _, parent) in enumerate(walked)
+        }
+        for parts, total in links:
+            for member in parts:
+                containers[position[member]].add(position[total])
+        pairs: list[tuple[int, int]] = []
+        for r in range(len(walked)):
+            ancestors, todo = {r}, list(containers[r])
+            while todo:
+                up = todo.pop()
+                if up not in ancestors:
+                    ancestors.add(up)
+                    todo += containers[up]
+            for a in sorted(ancestors):
+                for outer, inner in [*self.nested, *(same if a != r else [])]:
+                    pairs.append((a * width + outer, r * width + inner))
+        return pairs
 
     def _mean_row(self, node: Node, label: str, weights: dict[str, int], *,
                   values: list[int], marks: list[int], position: dict[str, int],

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -88,8 +89,10 @@ def inside(inner: Shown, outer: Shown) -> bool:
     the same days or fewer; not the same cell."""
     if inner.table != outer.table:
         return False
+    linked = re.fullmatch(r"feedback@[^/]+/(\d)", inner.row)  # one organisation's rating
     row = inner.row == outer.row or inner.row.startswith(outer.row + "/") or (
-        outer.row == "feedback" and inner.row.startswith("feedback@"))
+        outer.row == "feedback" and inner.row.startswith("feedback@")) or (
+        linked is not None and outer.row == f"feedback/{linked.group(1)}")
     days = outer.cell.first <= inner.cell.first and inner.cell.last <= outer.cell.last
     return row and days and (inner.row, inner.cell) != (outer.row, outer.cell)
 
@@ -127,7 +130,8 @@ def test_no_two_reports_subtract_to_a_count_below_five(seed: int) -> None:
             by_row.setdefault((c.table, c.row), []).append(c)
         for (table, row), inners in by_row.items():
             outers = [found for (t, r), found in by_row.items() if t == table and (
-                r == row or row.startswith(r + "/") or (r == "feedback" and "@" in row))]
+                r == row or row.startswith(r + "/") or (r == "feedback" and "@" in row)
+                or (r.startswith("feedback/") and "@" in row and row.endswith(r[8:])))]
             for outer, inner in itertools.product(itertools.chain(*outers), inners):
                 if inside(inner, outer):
                     assert outer.value - inner.value >= 5, (outer, inner)
