@@ -23,14 +23,15 @@ from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
-from dialogues.conversation import Conversation, DialogueSettings
+from dialogues.conversation import Conversation, DialogueSettings, Turn
 from dialogues.messages import Outbox
-from dialogues.resources import EXAMPLE_DIRECTORY, Directory
+from dialogues.resources import EXAMPLE_DIRECTORY, Catalog, Directory, seed_rows
 from dialogues.safety import CrisisNet
+from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import migrate, scrub, totals, updates, webchat
+from storage import communities, migrate, scrub, totals, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
@@ -57,6 +58,7 @@ class Service:
     handovers: HandoverRunner | None = None
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
+    catalog: Catalog | None = None
     # The console's push path (bot/pubsub.py): in-process; fed across instances later.
     hub: Hub = field(default_factory=Hub)
     desk: WebDesk | None = None  # the browser console's moves
@@ -100,6 +102,8 @@ class Service:
         service = cls(
             settings, database, core, checkins=runner, handovers=handovers, outbox=outbox
         )
+        directory = conversation.settings.directory
+        service.catalog = directory if isinstance(directory, Catalog) else None
         service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         service.web = WebChannel(core)
         outbox.register("web", service.web)
@@ -124,6 +128,11 @@ class Service:
 
     async def start(self) -> None:
         await migrate.upgrade(self.database)
+        if self.catalog is not None:
+            # A fresh deployment's directory comes from its YAML file; after that it is
+            # managed on the dashboard.
+            async with self.database.session() as session, session.begin():
+                await communities.seed(session, seed_rows(self.catalog.directory))
         self.spawn(self._maintain(), "maintenance")
         database_file = scrub.sqlite_file(self.settings.database.url)
         if database_file is not None:
@@ -234,6 +243,7 @@ def build_conversation(
     checkin_dialogue.register(
         conversation, checkin_rules(settings), on_planned=on_checkin_planned
     )
+    bridging.register(conversation, checkin_rules(settings), on_planned=on_checkin_planned)
     handover_dialogue.register(
         conversation,
         handover_policy(settings),
@@ -241,6 +251,15 @@ def build_conversation(
         outbox=outbox,
         on_blocked=on_handover_blocked,
     )
+    directory = conversation.settings.directory
+    if isinstance(directory, Catalog):
+        catalog = directory
+
+        async def refresh_directory(turn: Turn) -> bool:
+            await catalog.refresh(turn.session, turn.now)
+            return False
+
+        conversation.intercept(refresh_directory)
     conversation.load_flows()
     return conversation
 
@@ -265,7 +284,9 @@ def dialogue_settings(settings: Settings) -> DialogueSettings:
     configured = settings.dialogues.communities_file
     return DialogueSettings(
         crisis_lines=settings.crisis_lines,
-        directory=Directory.load(Path(configured) if configured else EXAMPLE_DIRECTORY),
+        directory=Catalog(
+            Directory.load(Path(configured) if configured else EXAMPLE_DIRECTORY)
+        ),
         flood_limit_per_minute=settings.dialogues.flood_limit_per_minute,
         idle_restart=timedelta(hours=settings.dialogues.idle_restart_hours),
     )

@@ -2,11 +2,13 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
+from storage.models.communities import CommunityEntry
 from storage.models.console import CannedResponse, ConsoleSession, InboxItem, ReadAlong
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
+from storage.models.paths import ParticipantPath
 from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
 from storage.models.webchat import WebchatMessage
 
@@ -14,6 +16,7 @@ __all__ = [
     "Base",
     "CannedResponse",
     "Checkin",
+    "CommunityEntry",
     "ConsoleSession",
     "ConversationState",
     "Coordinator",
@@ -28,6 +31,7 @@ __all__ = [
     "Measurement",
     "MeasurementScore",
     "Participant",
+    "ParticipantPath",
     "PendingErasure",
     "ProcessedUpdate",
     "ReadAlong",

@@ -129,7 +129,7 @@ async def test_deactivating_a_volunteer_closes_their_console(service: Snakkes) -
             done = await anna.post(f"{service.url}/dashboard/volunteers/deactivate",
                                    data={"csrf": csrf_of(html), "alias": "Sol",
                                          "org": "example"})
-            assert "Sol is deactivated" in await done.text()
+            assert "Sol er deaktiveret" in await done.text()
             await runner(service).run_once()
             await next_web_message(chat, "tilbage i køen")
             await one.send({"type": "available", "value": True})
