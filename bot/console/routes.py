@@ -24,8 +24,9 @@ from aiohttp import WSCloseCode, web
 
 from bot.console import pages
 from bot.console.socket import serve
+from bot.console.throttle import Throttle
 from bot.console.watch import watch
-from bot.dashboard.auth import MIN_PASSWORD, LoginLimit, hash_password, verify
+from bot.dashboard.auth import MIN_PASSWORD, hash_password, verify
 from bot.service import Service
 from bot.webchat.session import is_secure
 from dialogues.content import LANGUAGES, Texts
@@ -55,7 +56,7 @@ ServiceOf = Callable[[web.Application], "Service | None"]
 class ConsoleState:
     service_of: ServiceOf
     clock: Clock
-    limit: LoginLimit
+    limit: Throttle
     assets: dict[str, tuple[bytes, str]]
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
 
@@ -75,7 +76,7 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
         path.name: (path.read_bytes(), _TYPES[path.suffix])
         for path in STATIC.iterdir() if path.suffix in _TYPES
     }
-    app[CONSOLE] = ConsoleState(service_of, clock, LoginLimit(), assets)
+    app[CONSOLE] = ConsoleState(service_of, clock, Throttle(), assets)
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/", console_page)
     app.router.add_get("/console/login", login_page)
