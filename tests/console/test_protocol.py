@@ -186,3 +186,15 @@ async def test_the_service_stops_promptly_with_consoles_open(service: Snakkes) -
                 await stopping
     finally:
         await sol.close()
+
+
+async def test_guessing_a_password_is_throttled(service: Snakkes) -> None:
+    sol = await signed_up(service, "Sol")
+    try:
+        for _ in range(5):
+            assert (await sol.log_in("not the right password")).status == 401
+        throttled = await sol.log_in(PASSWORD)
+        assert throttled.status == 429
+        assert "For mange forsøg" in await throttled.text()
+    finally:
+        await sol.close()
