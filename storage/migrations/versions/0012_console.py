@@ -14,7 +14,7 @@ from alembic import op
 from storage.types import UTCDateTime
 
 revision = "0012"
-down_revision = "0007"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
