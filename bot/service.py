@@ -16,13 +16,14 @@ from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
 from bot.core import Core
+from bot.delivery import Postman
 from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings
-from dialogues.messages import Outbox
+from dialogues.messages import Lane, Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Directory
 from dialogues.safety import CrisisNet
 from scheduler import conversation as checkin_dialogue
@@ -48,6 +49,7 @@ class Service:
     settings: Settings
     database: Database
     core: Core
+    postman: Postman
     telegram: TelegramChannel | None = None
     checkins: CheckinRunner | None = None
     handovers: HandoverRunner | None = None
@@ -62,10 +64,16 @@ class Service:
         database = Database(settings.database.url)
         keyring = Keyring(settings.secret_key)
         texts = Texts.default()
-        outbox = ChannelOutbox(database, keyring)
+        postman = Postman(
+            database,
+            keyring,
+            lease=settings.delivery.lease_seconds,
+            sweep_every=settings.delivery.sweep_milliseconds / 1000,
+        )
+        outbox = ChannelOutbox(database, keyring, postman)
         runner = CheckinRunner(
             database,
-            outbox,
+            outbox.in_lane(Lane.ROUTINE),
             texts,
             checkin_rules(settings),
             clock=clock,
@@ -87,14 +95,25 @@ class Service:
             outbox=outbox,
             on_handover_blocked=handovers.wake,
         )
+        postman.blocked_listeners.append(handovers.wake)
         core = Core(
-            database, keyring, conversation, default_language=settings.service.default_language
+            database,
+            keyring,
+            conversation,
+            postman,
+            default_language=settings.service.default_language,
         )
         service = cls(
-            settings, database, core, checkins=runner, handovers=handovers, outbox=outbox
+            settings,
+            database,
+            core,
+            postman,
+            checkins=runner,
+            handovers=handovers,
+            outbox=outbox,
         )
         service.web = WebChannel(core)
-        outbox.register("web", service.web)
+        postman.register("web", service.web)
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
                 settings.telegram,
@@ -103,8 +122,9 @@ class Service:
                 conversation.commands,
                 webhook_secret=webhook_secret(settings),
                 poll_timeout=poll_timeout,
+                send_timeout=settings.delivery.send_timeout_seconds,
             )
-            outbox.register("telegram", service.telegram)
+            postman.register("telegram", service.telegram)
         return service
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
@@ -115,6 +135,7 @@ class Service:
 
     async def start(self) -> None:
         await migrate.upgrade(self.database)
+        await self.postman.start()
         self.spawn(self._maintain(), "maintenance")
         try:
             await self._start_channels()
@@ -151,6 +172,7 @@ class Service:
             await self.checkins.stop()
         if self.telegram is not None and self.telegram.state != "stopped":
             await self.telegram.stop()
+        await self.postman.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -26,10 +26,11 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.core import Core, Envelope
+from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
 from bot.webchat.limits import RateLimiter, WebLimits
 from dialogues.content import LANGUAGES
-from dialogues.messages import MAX_TEXT, Delivery, Inbound, Kind, Outbound
+from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
 from storage import participants, webchat
 from storage.models import Participant, WebchatMessage
 
@@ -95,15 +96,18 @@ class WebChannel:
         self._connections: dict[str, set[Connection]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    # -- the outbox's Sender -----------------------------------------------------------
-    async def deliver(self, address: str, message: Outbound) -> Delivery:
-        """Store a message for a web person (a check-in, a volunteer's words) and push it to
-        their open sockets; it is shown when they next open the chat if none is open."""
+    # -- the outbox sender's Transport -----------------------------------------------------
+    async def attempt(self, address: str, message: Outbound) -> Attempt:
+        """Store a message for a web person (a reply, a check-in, a volunteer's words) and
+        push it to their open sockets; it is shown when they next open the chat if none is
+        open. For someone no longer stored (the answer to "erase everything") it is pushed
+        once, without a seq, and kept nowhere."""
         stored, _ = await self._store(address, [message])
         if stored is None:
-            return Delivery.FAILED
-        await self._push(address, stored)
-        return Delivery.SENT
+            await self._broadcast(address, unstored_frame(message))
+        else:
+            await self._push(address, stored)
+        return SENT
 
     # -- sockets -------------------------------------------------------------------------
     async def serve(
@@ -256,12 +260,9 @@ class WebChannel:
                 language_hint=conn.language,
             )
         )
-        stored, language = await self._store(conn.key, handled.replies)
-        if stored is None:  # erased by this very message (/forget): say it once, keep nothing
-            for reply in handled.replies:
-                await self._broadcast(conn.key, unstored_frame(reply))
-        else:
-            await self._push(conn.key, stored)
+        # The replies are in the outbox; the sender stores and pushes them (see `attempt`).
+        await handled.first_tries()
+        language = handled.language
         if language is not None:
             conn.language = language
         await conn.send({"type": "ack", "id": frame_id, "lang": language or conn.language})
