@@ -19,6 +19,7 @@ from bot.core import Core
 from bot.delivery import Postman
 from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
+from bot.telegram.limits import SharedWindow
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
@@ -123,6 +124,12 @@ class Service:
                 webhook_secret=webhook_secret(settings),
                 poll_timeout=poll_timeout,
                 send_timeout=settings.delivery.send_timeout_seconds,
+                # Several instances share one PostgreSQL, and then one Telegram budget.
+                shared_window=(
+                    SharedWindow(database, settings.telegram.max_messages_per_second)
+                    if database.dialect == "postgresql"
+                    else None
+                ),
             )
             postman.register("telegram", service.telegram)
         return service

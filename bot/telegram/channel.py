@@ -24,7 +24,7 @@ from bot.config import TelegramSettings
 from bot.core import Core, Envelope, Handled
 from bot.delivery import SENT, Attempt, Result
 from bot.logs import correlation_id, new_correlation_id
-from bot.telegram.limits import WindowRateLimiter
+from bot.telegram.limits import SharedWindow, WindowRateLimiter
 from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
 from bot.telegram.polling import InboxPoller
 from bot.telegram.request import AiohttpRequest
@@ -51,6 +51,7 @@ class TelegramChannel:
         webhook_secret: str,
         poll_timeout: int = 10,
         send_timeout: float = 5.0,
+        shared_window: SharedWindow | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -73,7 +74,11 @@ class TelegramChannel:
                 )
             )
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-            .rate_limiter(WindowRateLimiter(settings.max_messages_per_second, max_retries=5))
+            .rate_limiter(
+                WindowRateLimiter(
+                    settings.max_messages_per_second, max_retries=5, shared=shared_window
+                )
+            )
         )
         # No PTB Updater in either mode: webhook updates come from our route, polled ones
         # from our own loop (bot/telegram/polling.py), which loses nothing.

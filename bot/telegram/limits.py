@@ -11,10 +11,11 @@ period after its answer (see scheduler.pacing.SlidingWindow), which no delay can
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import warnings
-from collections.abc import Callable, Coroutine
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -23,6 +24,10 @@ from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
 from scheduler.pacing import SlidingWindow
+from storage import budget
+from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 _GROUP_LIMIT, _GROUP_PERIOD = 20, 60.0
 _KEEP_GROUPS = 512  # idle group windows are dropped beyond this many
@@ -30,14 +35,47 @@ _KEEP_GROUPS = 512  # idle group windows are dropped beyond this many
 JSONDict = dict[str, Any]
 
 
+class SharedWindow:
+    """The bot's overall window held in the database (storage/budget.py), so instances on
+    one PostgreSQL together stay within Telegram's 30 a second. One waiter per instance
+    asks the database at a time, in the order they came."""
+
+    def __init__(self, database: Database, limit: int, period: float = 1.0) -> None:
+        self.database = database
+        self.limit = limit
+        self.period = period
+        self._queue = asyncio.Lock()
+
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with self._queue:
+            while True:
+                async with self.database.session() as session, session.begin():
+                    taken, wait = await budget.reserve(session, self.limit, self.period)
+                if taken is not None:
+                    break
+                await asyncio.sleep(wait)
+        try:
+            yield
+        finally:
+            try:
+                async with self.database.session() as session, session.begin():
+                    await budget.answered(session, taken)
+            except Exception as error:  # the place frees itself a minute later
+                log.warning("shared send window not updated: %s", type(error).__name__)
+
+
 class WindowRateLimiter(BaseRateLimiter[int]):
     """At most `max_rate` requests to chats in any second, 20 a minute in each group; a 429
     pauses every request for its retry_after, then the request is tried again (up to
     `max_retries` times). Requests without a chat (getUpdates and the like) are not held."""
 
-    def __init__(self, max_rate: int = 30, *, max_retries: int = 0) -> None:
+    def __init__(
+        self, max_rate: int = 30, *, max_retries: int = 0, shared: SharedWindow | None = None
+    ) -> None:
         self.max_retries = max_retries
         self._overall = SlidingWindow(max_rate, 1.0)
+        self._shared = shared
         self._groups: dict[int | str, SlidingWindow] = {}
         self._paused_until = 0.0
 
@@ -63,7 +101,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self._pause()
                     return await callback(*args, **kwargs)
-                async with self._group(chat), self._overall.slot():
+                async with self._group(chat), self._overall.slot(), self._across():
                     await self._pause()
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -73,6 +111,10 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                     self._paused_until, time.monotonic() + _seconds(error) + 0.1
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _across(self) -> AbstractAsyncContextManager[None]:
+        """The window shared with other instances, when there is one."""
+        return self._shared.slot() if self._shared is not None else nullcontext()
 
     async def _pause(self) -> None:
         """Wait out a retry_after that Telegram asked for."""

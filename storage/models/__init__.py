@@ -5,7 +5,7 @@ from storage.models.checkins import Checkin
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
-from storage.models.outbox import InboxUpdate, OutboxMessage
+from storage.models.outbox import InboxUpdate, OutboxMessage, TelegramBudget, TelegramSend
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
 from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
 from storage.models.webchat import WebchatMessage
@@ -31,6 +31,8 @@ __all__ = [
     "ProcessedUpdate",
     "RelayMessage",
     "StatEvent",
+    "TelegramBudget",
+    "TelegramSend",
     "Volunteer",
     "WebchatMessage",
 ]

@@ -58,3 +58,22 @@ class InboxUpdate(Base):
     sealed_update: Mapped[bytes | None] = mapped_column(LargeBinary)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     set_aside_at: Mapped[datetime | None]
+
+
+class TelegramSend(Base):
+    """One send to Telegram in the shared window (PostgreSQL, several instances): it counts
+    from its start until a second after its answer (storage/budget.py)."""
+
+    __tablename__ = "telegram_sends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime]
+    answered_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class TelegramBudget(Base):
+    """The one row every instance locks to take a place in the window, one at a time."""
+
+    __tablename__ = "telegram_budget"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)

@@ -234,6 +234,13 @@ class BotApiDouble(Players):
                 return
         state.queue = [u for u in state.queue if u["update_id"] != update.get("update_id")]
 
+    def route_webhook(self, url: str) -> None:
+        """Post webhook updates to ``url`` from now on, as if a reverse proxy in front of
+        several instances stood at the address they registered."""
+        if self._state.webhook is None:
+            raise AssertionError("no webhook set: the bot has not called setWebhook")
+        self._state.webhook = {**self._state.webhook, "url": url}
+
     def pump_webhook(self, connections: int = 8, retry_after: float = 0.2) -> None:
         """From now on, post pending updates to the webhook as Telegram does: up to
         ``connections`` at once, each again after ``retry_after`` until it gets a 2xx (also

@@ -55,7 +55,26 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "telegram_sends",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("started_at", UTCDateTime(), nullable=False),
+        sa.Column("answered_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_telegram_sends")),
+    )
+    op.create_index(op.f("ix_telegram_sends_answered_at"), "telegram_sends", ["answered_at"])
+    budget = op.create_table(
+        "telegram_budget",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_telegram_budget")),
+    )
+    op.bulk_insert(budget, [{"id": 1}])
+
+
 def downgrade() -> None:
+    op.drop_table("telegram_budget")
+    op.drop_index(op.f("ix_telegram_sends_answered_at"), table_name="telegram_sends")
+    op.drop_table("telegram_sends")
     op.drop_table("telegram_inbox")
     op.drop_index(op.f("ix_outbox_participant_id"), table_name="outbox")
     op.drop_index("ix_outbox_due_at", table_name="outbox")
