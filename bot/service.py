@@ -17,6 +17,7 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import Settings
 from bot.core import Core
 from bot.delivery import Postman
+from bot.notify import Announcer
 from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
 from bot.telegram.limits import SharedWindow
@@ -56,6 +57,7 @@ class Service:
     handovers: HandoverRunner | None = None
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
+    announcer: Announcer | None = None
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -113,7 +115,9 @@ class Service:
             handovers=handovers,
             outbox=outbox,
         )
-        service.web = WebChannel(core)
+        if database.dialect == "postgresql":
+            service.announcer = Announcer(settings.database.url)
+        service.web = WebChannel(core, announcer=service.announcer)
         postman.register("web", service.web)
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
@@ -143,6 +147,8 @@ class Service:
     async def start(self) -> None:
         await migrate.upgrade(self.database)
         await self.postman.start()
+        if self.announcer is not None:
+            await self.announcer.start()
         self.spawn(self._maintain(), "maintenance")
         try:
             await self._start_channels()
@@ -180,6 +186,8 @@ class Service:
         if self.telegram is not None and self.telegram.state != "stopped":
             await self.telegram.stop()
         await self.postman.stop()
+        if self.announcer is not None:
+            await self.announcer.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

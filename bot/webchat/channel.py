@@ -28,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.core import Core, Envelope
 from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
+from bot.notify import Announcer
 from bot.webchat.limits import RateLimiter, WebLimits
 from dialogues.content import LANGUAGES
 from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
@@ -84,9 +85,19 @@ def choices_of(message: Outbound) -> list[list[dict[str, str]]]:
 
 class WebChannel:
     def __init__(
-        self, core: Core, *, limits: WebLimits | None = None, sweep_every: float = 10.0
+        self,
+        core: Core,
+        *,
+        limits: WebLimits | None = None,
+        sweep_every: float = 10.0,
+        announcer: Announcer | None = None,
     ) -> None:
         self.core = core
+        # Other instances hear of what this one stores (PostgreSQL), and this one of theirs.
+        self.announcer = announcer
+        if announcer is not None:
+            announcer.listeners.append(self._heard)
+        self._keys: dict[str, str] = {}  # pseudonym -> session key, for sockets held here
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
         self.per_session = RateLimiter(self.limits.message_per_session)
@@ -122,6 +133,7 @@ class WebChannel:
             self.core.language_for(language_hint),
         )
         self._connections.setdefault(key, set()).add(conn)
+        self._keys[conn.pseudonym] = key
         sweeper = asyncio.create_task(self._sweep(conn), name="webchat-sweep")
         self._tasks.add(sweeper)
         sweeper.add_done_callback(self._tasks.discard)
@@ -163,6 +175,7 @@ class WebChannel:
             conns.discard(conn)
             if not conns:
                 del self._connections[conn.key]
+                self._keys.pop(conn.pseudonym, None)
 
     # -- frames --------------------------------------------------------------------------
     async def _on_frame(self, conn: Connection, data: str) -> None:
@@ -283,6 +296,8 @@ class WebChannel:
                 await webchat.store(session, participant.id, m.text, choices_of(m))
                 for m in messages
             ]
+            if rows and self.announcer is not None:
+                await self.announcer.announce(session, pseudonym)
             return rows, participant.language
 
     async def _push(self, key: str, rows: Sequence[WebchatMessage]) -> None:
@@ -301,16 +316,31 @@ class WebChannel:
             if not await conn.send(stored_frame(row)):
                 return
 
-    async def _sweep(self, conn: Connection) -> None:
-        """Now and then, send what another instance stored for this session."""
-        while not conn.socket.closed:
-            await asyncio.sleep(self.sweep_every)
+    def _heard(self, pseudonym: str) -> None:
+        """Some instance stored a message for this pseudonym: push it if a socket is here."""
+        key = self._keys.get(pseudonym)
+        for conn in list(self._connections.get(key, ())) if key is not None else []:
+            task = asyncio.create_task(self._send_pending(conn), name="webchat-heard")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_pending(self, conn: Connection) -> None:
+        try:
             async with self.core.database.session() as session:
                 participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
                 if participant is None:
-                    continue
+                    return
                 rows = await webchat.pending(session, participant.id)
             await self._send_new(conn, rows)
+        except Exception as error:  # the sweep catches up
+            log.warning("web chat push failed: %s", type(error).__name__)
+
+    async def _sweep(self, conn: Connection) -> None:
+        """Now and then, send what another instance stored for this session: a safety net
+        behind the announcements (PostgreSQL), the only way on SQLite's one instance."""
+        while not conn.socket.closed:
+            await asyncio.sleep(self.sweep_every)
+            await self._send_pending(conn)
 
 
 async def _close(conns: list[Connection], code: int, reason: str) -> None:
