@@ -18,9 +18,10 @@ from sqlalchemy.ext.asyncio import (
 from storage import sqlite
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, writer: bool = True) -> AsyncEngine:
     """Build the engine. SQLite gets WAL, foreign keys (for ON DELETE CASCADE), a busy timeout
-    and BEGIN IMMEDIATE, so concurrent writers queue instead of failing on a lock upgrade."""
+    and, for a writer, BEGIN IMMEDIATE, so concurrent writers queue instead of failing on a
+    lock upgrade; a reader's plain BEGIN takes no write lock (WAL lets it read meanwhile)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(
@@ -42,9 +43,11 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(begin)
 
     return engine
 
@@ -56,6 +59,16 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Read-only work (the dashboard, the web chat's look-ups) on SQLite gets connections
+        # whose transactions take no write lock, so a long query never stalls a chat.
+        self.read_engine = (
+            create_engine(url, writer=False) if self.engine.dialect.name == "sqlite" else None
+        )
+        self.readers = (
+            async_sessionmaker(self.read_engine, expire_on_commit=False)
+            if self.read_engine is not None
+            else self.sessions
+        )
 
     @property
     def dialect(self) -> str:
@@ -63,6 +76,11 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    def reading(self) -> AsyncSession:
+        """A session for reads only: on SQLite it never holds the write lock (and must not
+        write; a write there would fail, not wait)."""
+        return self.readers()
 
     async def ping(self) -> bool:
         """True when the database answers; used by /healthz."""
@@ -75,3 +93,5 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not None:
+            await self.read_engine.dispose()

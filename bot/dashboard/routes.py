@@ -228,7 +228,7 @@ def _periods(request: web.Request, first: date, last: date, granularity: str) ->
 async def _report(request: web.Request, selection: Selection) -> report.Report:
     periods = _periods(request, date.fromisoformat(selection.first),
                        date.fromisoformat(selection.last), selection.granularity)
-    async with _database(request).session() as session:
+    async with _database(request).reading() as session:
         figures = await statistics.compute(session, periods)
     return report.build(figures, _state(request).organisations, selection.org)
 
@@ -254,7 +254,7 @@ async def export_csv(request: web.Request, who: Who) -> web.StreamResponse:
 # -- volunteers ----------------------------------------------------------------------------
 async def _volunteers_page(request: web.Request, who: Who, *, code: str = "",
                            message: str = "", status: int = 200) -> web.Response:
-    async with _database(request).session() as session:
+    async with _database(request).reading() as session:
         rows = await handover.all_volunteers(session)
     shown = [v for v in rows if who.admin or v.org_slug == who.org]
     return _html(pages.volunteers(who, shown, _state(request).organisations, code=code,

@@ -216,7 +216,7 @@ class WebChannel:
     async def _on_hello(self, conn: Connection, language: object) -> None:
         if isinstance(language, str) and language in LANGUAGES:
             conn.language = language
-        async with self.core.database.session() as session:
+        async with self.core.database.reading() as session:
             participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
             rows = [] if participant is None else await webchat.pending(session, participant.id)
         if participant is not None:
@@ -326,7 +326,7 @@ class WebChannel:
 
     async def _send_pending(self, conn: Connection) -> None:
         try:
-            async with self.core.database.session() as session:
+            async with self.core.database.reading() as session:
                 participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
                 if participant is None:
                     return
