@@ -31,7 +31,8 @@ from dialogues.safety import CrisisNet
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import migrate, totals, updates, webchat
+from storage import inbox, migrate, totals, updates, webchat
+from storage import outbox as outbox_rows
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
@@ -227,6 +228,9 @@ class Service:
         async with self.database.session() as session, session.begin():
             await updates.prune(session, now - timedelta(days=2))
             await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            # Failed sends and set-aside updates hold no text; a week of them is enough.
+            await outbox_rows.prune_failed(session, now - timedelta(days=7))
+            await inbox.prune(session, now - timedelta(days=7))
         async with self.database.session() as session:
             await totals.fold(session, self.settings.service.zone)
 
