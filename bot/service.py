@@ -20,7 +20,6 @@ from bot.delivery import Postman
 from bot.notify import Announcer
 from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
-from bot.telegram.limits import SharedWindow
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
@@ -35,6 +34,7 @@ from storage import inbox, migrate, totals, updates, webchat
 from storage import outbox as outbox_rows
 from storage.crypto import Keyring
 from storage.db import Database
+from storage.limits import SharedWindow
 from storage.types import Clock, utcnow
 from volunteers import conversation as handover_dialogue
 from volunteers.messages import Wording

@@ -24,13 +24,14 @@ from bot.config import TelegramSettings
 from bot.core import Core, Envelope, Handled
 from bot.delivery import SENT, Attempt, Result
 from bot.logs import correlation_id, new_correlation_id
-from bot.telegram.limits import SharedWindow, WindowRateLimiter
+from bot.telegram.limits import WindowRateLimiter
 from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
 from bot.telegram.polling import InboxPoller
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.translate import inbound_of, markup_of
 from dialogues.content import LANGUAGES, Texts
 from dialogues.messages import Outbound
+from storage.limits import SharedWindow
 
 log = logging.getLogger(__name__)
 

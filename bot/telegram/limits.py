@@ -5,17 +5,16 @@ Telegram allows about 30 messages in any second (and 20 a minute in one group) a
 AIORateLimiter spaces requests evenly, so any delay on either side (a garbage collection, a
 busy event loop, another process on the CPU) bunches them and Telegram's sliding window
 sees more than 30. Here a send holds its place in a sliding window from its start until a
-period after its answer (see scheduler.pacing.SlidingWindow), which no delay can overrun.
+period after its answer (see storage.limits.SlidingWindow), which no delay can overrun.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 import warnings
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from collections.abc import Callable, Coroutine
+from contextlib import AbstractAsyncContextManager, nullcontext
 from datetime import timedelta
 from typing import Any
 
@@ -23,46 +22,12 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from scheduler.pacing import SlidingWindow
-from storage import budget
-from storage.db import Database
-
-log = logging.getLogger(__name__)
+from storage.limits import SharedWindow, SlidingWindow
 
 _GROUP_LIMIT, _GROUP_PERIOD = 20, 60.0
 _KEEP_GROUPS = 512  # idle group windows are dropped beyond this many
 
 JSONDict = dict[str, Any]
-
-
-class SharedWindow:
-    """The bot's overall window held in the database (storage/budget.py), so instances on
-    one PostgreSQL together stay within Telegram's 30 a second. One waiter per instance
-    asks the database at a time, in the order they came."""
-
-    def __init__(self, database: Database, limit: int, period: float = 1.0) -> None:
-        self.database = database
-        self.limit = limit
-        self.period = period
-        self._queue = asyncio.Lock()
-
-    @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._queue:
-            while True:
-                async with self.database.session() as session, session.begin():
-                    taken, wait = await budget.reserve(session, self.limit, self.period)
-                if taken is not None:
-                    break
-                await asyncio.sleep(wait)
-        try:
-            yield
-        finally:
-            try:
-                async with self.database.session() as session, session.begin():
-                    await budget.answered(session, taken)
-            except Exception as error:  # the place frees itself a minute later
-                log.warning("shared send window not updated: %s", type(error).__name__)
 
 
 class WindowRateLimiter(BaseRateLimiter[int]):

@@ -29,10 +29,11 @@ from bot.core import Core, Envelope
 from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
 from bot.notify import Announcer
-from bot.webchat.limits import RateLimiter, WebLimits
+from bot.webchat.limits import WebLimits
 from dialogues.content import LANGUAGES
 from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
 from storage import participants, webchat
+from storage.limits import TokenBuckets
 from storage.models import Participant, WebchatMessage
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,10 @@ class WebChannel:
         self._keys: dict[str, str] = {}  # pseudonym -> session key, for sockets held here
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
-        self.per_session = RateLimiter(self.limits.message_per_session)
-        self.per_ip = RateLimiter(self.limits.message_per_ip)
-        self.new_sessions = RateLimiter(self.limits.session_per_ip)
-        self.connects = RateLimiter(self.limits.connect_per_ip)
+        self.per_session = TokenBuckets(self.limits.message_per_session)
+        self.per_ip = TokenBuckets(self.limits.message_per_ip)
+        self.new_sessions = TokenBuckets(self.limits.session_per_ip)
+        self.connects = TokenBuckets(self.limits.connect_per_ip)
         self._connections: dict[str, set[Connection]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
