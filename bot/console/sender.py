@@ -8,8 +8,8 @@ is stored here, no text goes through the hub.
 
 from __future__ import annotations
 
-from bot.pubsub import Hub, console_topic
 from bot.delivery import SENT, Attempt
+from bot.pubsub import Hub, console_topic
 from dialogues.messages import Outbound
 
 
