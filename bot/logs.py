@@ -12,7 +12,10 @@ import logging
 import secrets
 
 _correlation: contextvars.ContextVar[str] = contextvars.ContextVar("correlation", default="-")
-_QUIET = ("httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "asyncio", "aiosqlite")
+_QUIET = (
+    "httpx", "httpcore", "telegram", "apscheduler", "aiohttp.access", "asyncio", "aiosqlite",
+    "alembic",
+)
 
 
 def new_correlation_id() -> str:
