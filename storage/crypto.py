@@ -34,8 +34,13 @@ class Keyring:
     def __init__(self, secret: bytes) -> None:
         if len(secret) < 32:
             raise ValueError("the secret key must be at least 32 bytes")
+        self._secret = secret
         self._pseudonym_key = _derive(secret, b"snakkes/pseudonym/v1")
         self._aead = AESGCM(_derive(secret, b"snakkes/address/v1"))
+
+    def subkey(self, purpose: str) -> bytes:
+        """A key of its own for one purpose (e.g. signing web chat session tokens)."""
+        return _derive(self._secret, f"snakkes/{purpose}/v1".encode())
 
     def pseudonym(self, channel: str, channel_user_id: str) -> str:
         """The stable, keyed name of a person on a channel; 64 hex characters."""

@@ -28,6 +28,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from bot.core import Core, Envelope
 from bot.logs import correlation_id, new_correlation_id
 from bot.webchat.limits import RateLimiter, WebLimits
+from bot.webchat.session import Tokens
 from dialogues.content import LANGUAGES
 from dialogues.messages import MAX_TEXT, Delivery, Inbound, Kind, Outbound
 from storage import participants, webchat
@@ -86,6 +87,7 @@ class WebChannel:
         self, core: Core, *, limits: WebLimits | None = None, sweep_every: float = 10.0
     ) -> None:
         self.core = core
+        self.tokens = Tokens(core.keyring.subkey("web/session"))
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
         self.per_session = RateLimiter(self.limits.message_per_session)

@@ -88,9 +88,9 @@ async def page(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
-    if session.token_of(request) is None:
+    if channel.tokens.of(request) is None:
         _limit_new_sessions(channel, request)
-        session.set_cookie(response, request, session.new_token())
+        session.set_cookie(response, request, channel.tokens.new())
     return response
 
 
@@ -116,7 +116,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
         timeout=_CLOSE_TIMEOUT, max_msg_size=MAX_FRAME_BYTES, heartbeat=_HEARTBEAT, compress=False
     )
     await ws.prepare(request)
-    token = session.token_of(request)
+    token = channel.tokens.of(request)
     if token is None:  # a browser cannot read a refused handshake; a close code it can
         await ws.close(code=CLOSE_NO_SESSION, message=b"no session")
         return ws
@@ -130,9 +130,9 @@ async def new_session(request: web.Request) -> web.Response:
     channel = _channel(request)
     _check_form_origin(request)
     response = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
-    if session.token_of(request) is None:
+    if channel.tokens.of(request) is None:
         _limit_new_sessions(channel, request)
-        session.set_cookie(response, request, session.new_token())
+        session.set_cookie(response, request, channel.tokens.new())
     return response
 
 
@@ -141,7 +141,7 @@ async def erase(request: web.Request) -> web.Response:
     confirmation), and the cookie goes too."""
     channel = _channel(request)
     _check_form_origin(request)
-    token = session.token_of(request)
+    token = channel.tokens.of(request)
     if token is not None:
         await channel.erase(session.session_key(token))
     response = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
