@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.addresses import TRUSTED_PROXIES, networks
 from bot.config import Settings
 from bot.dashboard import routes as dashboard
 from bot.logs import correlation_id, new_correlation_id
@@ -28,6 +29,7 @@ def init_app(
     """Build the web app; the service starts with the app and stops with it."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
+    app[TRUSTED_PROXIES] = networks(settings.web.trusted_proxies)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         service = Service.build(settings, poll_timeout=poll_timeout, clock=clock)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.addresses import networks
 from dialogues.resources import CrisisLine
 from volunteers.organisations import AGE_BANDS, WEEKDAYS, Organisation, Span
 
@@ -94,6 +95,7 @@ class TelegramSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -234,6 +236,11 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string")
         return Secret(value)
+    if get_origin(target) is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(i.strip() for i in items if i.strip())
     if target is Path:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a non-empty path")
@@ -411,6 +418,12 @@ def _validate_service(settings: Settings) -> None:
         raise ConfigError(f"{src}: [security] secret_key must be at least 32 characters")
     if not 0 < settings.web.port < 65536:
         raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
+    try:
+        networks(settings.web.trusted_proxies)
+    except ValueError:
+        raise ConfigError(
+            f"{src}: [web] trusted_proxies must list IP addresses or networks"
+        ) from None
     if settings.privacy.message_retention_hours < 0:
         raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
 

@@ -28,7 +28,7 @@ from dialogues.safety import CrisisNet
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import migrate, totals, updates, webchat
+from storage import login_throttle, migrate, totals, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
@@ -190,6 +190,7 @@ class Service:
         async with self.database.session() as session, session.begin():
             await updates.prune(session, now - timedelta(days=2))
             await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            await login_throttle.prune(session, now - timedelta(days=1))
         async with self.database.session() as session:
             await totals.fold(session, self.settings.service.zone)
 

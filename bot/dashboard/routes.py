@@ -9,6 +9,7 @@ must match. Every page has its own Content Security Policy: forms may post only 
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,12 +19,14 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import report
+from bot.addresses import client_address
 from bot.config import Settings
 from bot.dashboard import pages
-from bot.dashboard.auth import LoginLimit, verify
+from bot.dashboard.auth import LoginKeys, PasswordCheck
 from bot.dashboard.pages import Selection, Who
 from bot.webchat.session import is_secure
-from storage import coordinators, handover, statistics
+from storage import coordinators, handover, login_throttle, statistics
+from storage.crypto import Keyring
 from storage.db import Database
 from storage.statistics import ALL, GRANULARITIES, Granularity, Periods
 from storage.types import Clock
@@ -41,6 +44,7 @@ CSP = "; ".join((
     "frame-ancestors 'none'",
 ))
 INVITE_VALID_FOR = timedelta(days=7)
+MAX_NAME, MAX_PASSWORD = 64, 1024
 
 
 @dataclass
@@ -48,7 +52,8 @@ class Dashboard:
     settings: Settings
     database_of: Callable[[web.Application], Database]
     clock: Clock
-    limit: LoginLimit
+    passwords: PasswordCheck
+    keys: LoginKeys
 
     @property
     def organisations(self) -> list[str]:
@@ -65,7 +70,8 @@ def add_routes(
     database_of: Callable[[web.Application], Database],
     clock: Clock,
 ) -> None:
-    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit())
+    app[DASHBOARD] = Dashboard(settings, database_of, clock, PasswordCheck(),
+                               LoginKeys(Keyring(settings.secret_key).subkey("login")))
     app.router.add_get("/dashboard", _protected(overview))
     app.router.add_get("/dashboard/", _protected(overview))
     app.router.add_get("/dashboard/export.csv", _protected(export_csv))
@@ -150,33 +156,51 @@ def _login_form(request: web.Request, *, name: str = "", error: str = "",
 
 
 async def login(request: web.Request) -> web.Response:
+    """The attempt is counted (in the database) before the password is checked, and the
+    check runs in a worker thread."""
     state = _state(request)
     form = await request.post()
     name, password, token = (str(form.get(k, "")) for k in ("name", "password", "csrf"))
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(token, expected):
-        return _login_form(request, name=name, status=403,
+        return _login_form(request, name=name[:MAX_NAME], status=403,
                            error="The form had expired. Please try again.")
-    address, now = request.remote or "unknown", state.clock()
-    if state.limit.blocked(address, name, now):
-        return _login_form(request, name=name, status=429,
-                           error="Too many failed attempts. Wait a few minutes.")
+    now = state.clock()
+    name_key = state.keys.name(name)
+    keys = [(name_key, login_throttle.PER_NAME),
+            (state.keys.address(client_address(request)), login_throttle.PER_ADDRESS)]
     async with _database(request).session() as session, session.begin():
-        coordinator = await coordinators.by_name(session, name)
-        known = coordinator is not None and coordinator.active
-        ok = verify(coordinator.password_hash if coordinator and known else None, password)
-        if coordinator is None or not ok:
-            state.limit.failed(address, name, now)
-            return _login_form(request, name=name, status=401,
+        wait = await login_throttle.attempt(session, keys, now)
+        coordinator = None if wait else await coordinators.by_name(session, name)
+    if wait:
+        return _too_many(request, name, wait.total_seconds())
+    known = coordinator is not None and coordinator.active
+    stored = coordinator.password_hash if coordinator is not None and known else None
+    ok = await state.passwords.verify(stored, password[:MAX_PASSWORD])
+    if ok is None:
+        return _too_many(request, name, 5.0)
+    if not ok or len(password) > MAX_PASSWORD:
+        return _login_form(request, name=name[:MAX_NAME], status=401,
+                           error="Wrong name or password.")
+    async with _database(request).session() as session, session.begin():
+        current = await coordinators.by_name(session, name)
+        if current is None or not current.active or current.password_hash != stored:
+            return _login_form(request, name=name[:MAX_NAME], status=401,
                                error="Wrong name or password.")
-        session_token = await coordinators.open_session(
-            session, coordinator, now, SESSION_LIFETIME
-        )
-    state.limit.succeeded(name)
+        await login_throttle.succeeded(session, name_key, now)
+        session_token = await coordinators.open_session(session, current, now, SESSION_LIFETIME)
     response = web.HTTPFound("/dashboard")
     _cookie(response, request, COOKIE, session_token, int(SESSION_LIFETIME.total_seconds()))
     response.del_cookie(LOGIN_COOKIE, path="/dashboard")
     raise response
+
+
+def _too_many(request: web.Request, name: str, seconds: float) -> web.Response:
+    wait = max(1, math.ceil(seconds))
+    response = _login_form(request, name=name[:MAX_NAME], status=429,
+                           error=f"Too many attempts. Try again in {wait} seconds.")
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 async def logout(request: web.Request, who: Who) -> web.StreamResponse:

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.addresses import client_address
 from bot.webchat import session
 from bot.webchat.channel import CLOSE_NO_SESSION, MAX_FRAME_BYTES, WebChannel
 from dialogues.content import LANGUAGES
@@ -109,7 +110,7 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     channel = _channel(request)
     if not _same_origin(request):
         raise web.HTTPForbidden
-    ip = request.remote or "unknown"
+    ip = client_address(request)
     if channel.connects.take(ip) > 0:
         raise web.HTTPTooManyRequests
     ws = web.WebSocketResponse(
@@ -187,7 +188,7 @@ def _check_form_origin(request: web.Request) -> None:
 
 
 def _limit_new_sessions(channel: WebChannel, request: web.Request) -> None:
-    wait = channel.new_sessions.take(request.remote or "unknown")
+    wait = channel.new_sessions.take(client_address(request))
     if wait > 0:
         raise web.HTTPTooManyRequests(headers={"Retry-After": str(int(wait) + 1)})
 

@@ -2,7 +2,7 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
-from storage.models.coordinators import Coordinator, DashboardSession
+from storage.models.coordinators import Coordinator, DashboardSession, LoginThrottle
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
@@ -21,6 +21,7 @@ __all__ = [
     "GroupNotice",
     "Handover",
     "Invite",
+    "LoginThrottle",
     "Measurement",
     "MeasurementScore",
     "Participant",
