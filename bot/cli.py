@@ -174,12 +174,4 @@ async def list_volunteers(database: Database) -> list[str]:
 
 async def deactivate_volunteer(database: Database, alias: str, org: str) -> bool:
     async with database.session() as session, session.begin():
-        rows = await handover.all_volunteers(session)
-        found = next(
-            (r for r in rows if r.org_slug == org and (r.alias or "").lower() == alias.lower()),
-            None,
-        )
-        if found is None:
-            return False
-        found.active, found.available = False, False
-        return True
+        return await handover.deactivate_volunteer(session, alias, org)

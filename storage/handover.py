@@ -74,6 +74,19 @@ async def all_volunteers(session: AsyncSession) -> Sequence[Volunteer]:
     return rows.all()
 
 
+async def deactivate_volunteer(session: AsyncSession, alias: str, org_slug: str) -> bool:
+    """Stop a volunteer taking conversations (the CLI and the dashboard); False if unknown."""
+    found = await session.scalar(
+        select(Volunteer).where(
+            Volunteer.org_slug == org_slug, func.lower(Volunteer.alias) == alias.lower()
+        )
+    )
+    if found is None:
+        return False
+    found.active, found.available = False, False
+    return True
+
+
 async def coordinators(session: AsyncSession, org_slug: str) -> Sequence[Volunteer]:
     rows = await session.scalars(
         select(Volunteer).where(

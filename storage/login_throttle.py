@@ -73,11 +73,18 @@ async def attempt(
     return timedelta()
 
 
-async def succeeded(session: AsyncSession, name_key: str, now: datetime) -> None:
-    """The right password: the name's count starts again."""
-    row = await session.get(LoginThrottle, name_key)
-    if row is not None:
-        row.failures, row.not_before, row.updated_at = 0, now, now
+async def succeeded(
+    session: AsyncSession, name_key: str, address_key: str, now: datetime
+) -> None:
+    """The right password: the name's count starts again, and the address's attempt is not
+    held against it (many people behind one address log in every morning)."""
+    name = await session.get(LoginThrottle, name_key)
+    if name is not None:
+        name.failures, name.not_before, name.updated_at = 0, now, now
+    address = await session.get(LoginThrottle, address_key)
+    if address is not None and address.failures > 0:
+        address.failures -= 1
+        address.not_before = now + PER_ADDRESS.wait(address.failures)
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 from html import escape
 from urllib.parse import urlencode
 
@@ -44,7 +45,8 @@ def layout(title: str, body: str, who: Who | None = None) -> str:
         scope = "all organisations" if who.admin else who.org
         nav = (
             '<nav aria-label="Dashboard"><a href="/dashboard">Overview</a> '
-            '<a href="/dashboard/volunteers">Volunteers</a>'
+            '<a href="/dashboard/volunteers">Volunteers</a> '
+            '<a href="/dashboard/sessions">Sessions</a>'
             f'<span class="who">{escape(who.name)} ({escape(scope)})</span>'
             '<form method="post" action="/dashboard/logout" class="inline">'
             f'{csrf_field(who.csrf)}<button type="submit">Log out</button></form></nav>'
@@ -235,3 +237,22 @@ def _deactivate(who: Who, volunteer: Volunteer) -> str:
         f'value="{escape(volunteer.org_slug)}"><button type="submit">Deactivate '
         f"{escape(volunteer.alias)}</button></form>"
     )
+
+
+def sessions(who: Who, rows: Sequence[tuple[datetime, datetime]], zone: tzinfo) -> str:
+    """The coordinator's open sessions (started, expires), and a way to end them all."""
+    items = "".join(
+        f"<tr><td>{started.astimezone(zone):%Y-%m-%d %H:%M}</td>"
+        f"<td>{expires.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>"
+        for started, expires in rows
+    )
+    body = (
+        "<h1>Your sessions</h1>"
+        "<p>Every browser where you are logged in. A new password, a new role or a "
+        "deactivation ends them all.</p>"
+        '<table><thead><tr><th scope="col">Started</th><th scope="col">Expires</th></tr>'
+        f"</thead><tbody>{items}</tbody></table>"
+        '<form method="post" action="/dashboard/sessions/end">'
+        f"{csrf_field(who.csrf)}<button type=\"submit\">Log out everywhere</button></form>"
+    )
+    return layout("Sessions", body, who)

@@ -79,6 +79,8 @@ def add_routes(
     app.router.add_post("/dashboard/volunteers/invite", _protected(invite))
     app.router.add_post("/dashboard/volunteers/deactivate", _protected(deactivate))
     app.router.add_post("/dashboard/logout", _protected(logout))
+    app.router.add_get("/dashboard/sessions", _protected(session_list))
+    app.router.add_post("/dashboard/sessions/end", _protected(end_sessions))
     app.router.add_get("/dashboard/login", login_page)
     app.router.add_post("/dashboard/login", login)
     app.router.add_get("/dashboard/static/dashboard.css", stylesheet)
@@ -167,8 +169,8 @@ async def login(request: web.Request) -> web.Response:
                            error="The form had expired. Please try again.")
     now = state.clock()
     name_key = state.keys.name(name)
-    keys = [(name_key, login_throttle.PER_NAME),
-            (state.keys.address(client_address(request)), login_throttle.PER_ADDRESS)]
+    address_key = state.keys.address(client_address(request))
+    keys = [(name_key, login_throttle.PER_NAME), (address_key, login_throttle.PER_ADDRESS)]
     async with _database(request).session() as session, session.begin():
         wait = await login_throttle.attempt(session, keys, now)
         coordinator = None if wait else await coordinators.by_name(session, name)
@@ -187,7 +189,7 @@ async def login(request: web.Request) -> web.Response:
         if current is None or not current.active or current.password_hash != stored:
             return _login_form(request, name=name[:MAX_NAME], status=401,
                                error="Wrong name or password.")
-        await login_throttle.succeeded(session, name_key, now)
+        await login_throttle.succeeded(session, name_key, address_key, now)
         session_token = await coordinators.open_session(session, current, now, SESSION_LIFETIME)
     response = web.HTTPFound("/dashboard")
     _cookie(response, request, COOKIE, session_token, int(SESSION_LIFETIME.total_seconds()))
@@ -207,6 +209,23 @@ async def logout(request: web.Request, who: Who) -> web.StreamResponse:
     token = request.cookies.get(COOKIE, "")
     async with _database(request).session() as session, session.begin():
         await coordinators.close_session(session, token)
+    response = web.HTTPFound("/dashboard/login")
+    response.del_cookie(COOKIE, path="/dashboard")
+    raise response
+
+
+async def session_list(request: web.Request, who: Who) -> web.StreamResponse:
+    state = _state(request)
+    async with _database(request).session() as session:
+        rows = await coordinators.open_sessions(session, state.clock(), who.name)
+    shown = [(row.created_at, row.expires_at) for _, row in rows]
+    return _html(pages.sessions(who, shown, state.settings.service.zone))
+
+
+async def end_sessions(request: web.Request, who: Who) -> web.StreamResponse:
+    """Log out everywhere: every session of this coordinator, this one too."""
+    async with _database(request).session() as session, session.begin():
+        await coordinators.end_sessions(session, who.name)
     response = web.HTTPFound("/dashboard/login")
     response.del_cookie(COOKIE, path="/dashboard")
     raise response
@@ -311,11 +330,9 @@ async def deactivate(request: web.Request, who: Who) -> web.StreamResponse:
     if not _allowed_org(request, who, org):
         return await _volunteers_page(request, who, message="Not your organisation.",
                                       status=403)
-    # The CLI's deactivation, shared (imported here: bot.cli imports the app that imports
-    # these routes).
-    from bot import cli  # noqa: PLC0415
-
-    if await cli.deactivate_volunteer(_database(request), alias, org):
+    async with _database(request).session() as session, session.begin():
+        done = await handover.deactivate_volunteer(session, alias, org)
+    if done:
         return await _volunteers_page(request, who, message=f"{alias} is deactivated.")
     return await _volunteers_page(request, who, message=f"No volunteer {alias}.", status=404)
 

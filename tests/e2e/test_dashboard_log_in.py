@@ -6,10 +6,14 @@ passwords never stalls the rest of the service."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -22,6 +26,7 @@ from tests.e2e.conftest import Snakkes, StartSnakkes
 
 pytestmark = pytest.mark.usefixtures("double")
 PASSWORD = "a long and good password"
+SNAKKES = str(Path(sys.executable).with_name("snakkes"))
 
 
 async def _with_anna(snakkes: Snakkes) -> Snakkes:
@@ -159,3 +164,102 @@ async def test_password_checks_never_stall_the_service(snakkes: Snakkes) -> None
     assert len(latencies) >= 20
     p99 = statistics.quantiles(latencies, n=100)[98]
     assert p99 < 0.1, f"/healthz p99 {p99 * 1000:.0f} ms during the log-ins"
+
+
+def _cli(snakkes: Snakkes, *args: str, stdin: str = "") -> str:
+    """`snakkes ARGS` as an operator runs it, on the running service's database."""
+    settings = snakkes.settings
+    environ = {**os.environ,
+               "SNAKKES_DATABASE_URL": settings.database.url,
+               "SNAKKES_SERVICE_DATA_DIR": str(settings.service.data_dir),
+               "SNAKKES_SECURITY_SECRET_KEY": settings.security.secret_key.get()}
+    done = subprocess.run(  # noqa: S603 - our own CLI
+        [SNAKKES, *args], input=stdin, env=environ, capture_output=True, text=True,
+        check=False, timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def _logged_in(snakkes: Snakkes, password: str = PASSWORD) -> aiohttp.ClientSession:
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with http.get(f"{snakkes.url}/dashboard/login") as page:
+        token = re.search(r'name="csrf" value="([^"]+)"', await page.text())
+    assert token
+    async with http.post(f"{snakkes.url}/dashboard/login", allow_redirects=False,
+                         data={"name": "anna", "password": password,
+                               "csrf": token.group(1)}) as answer:
+        assert answer.status == 302
+    return http
+
+
+async def _in(snakkes: Snakkes, http: aiohttp.ClientSession) -> bool:
+    async with http.get(f"{snakkes.url}/dashboard/sessions", allow_redirects=False) as page:
+        return page.status == 200
+
+
+async def test_sessions_end_on_a_new_password_a_new_role_deactivation_or_on_request(
+    snakkes: Snakkes,
+) -> None:
+    first = await _logged_in(snakkes)
+    try:
+        async with first.get(f"{snakkes.url}/dashboard/sessions") as page:
+            assert page.status == 200
+            assert (await page.text()).count("<tr><td>") == 1  # her one open session
+        new_password = "a new and even longer password"
+        _cli(snakkes, "coordinators", "add", "anna", "--org", "example", "--password-stdin",
+             stdin=new_password + "\n")
+        assert not await _in(snakkes, first)  # a new password ends the old sessions
+    finally:
+        await first.close()
+
+    second = await _logged_in(snakkes, new_password)
+    third = await _logged_in(snakkes, new_password)
+    try:
+        listed = _cli(snakkes, "coordinators", "sessions", "anna")
+        assert len(listed.splitlines()) == 3  # a header and two sessions
+        assert "Ended 2 session(s) of anna." in _cli(snakkes, "coordinators", "sessions",
+                                                     "--end", "anna")
+        assert not await _in(snakkes, second)
+        assert not await _in(snakkes, third)
+    finally:
+        await second.close()
+        await third.close()
+
+    fourth = await _logged_in(snakkes, new_password)
+    try:
+        _cli(snakkes, "coordinators", "add", "anna", "--org", "example", "--admin",
+             "--password-stdin", stdin=new_password + "\n")
+        assert not await _in(snakkes, fourth)  # another role: log in again
+    finally:
+        await fourth.close()
+
+    fifth = await _logged_in(snakkes, new_password)
+    try:
+        _cli(snakkes, "coordinators", "deactivate", "anna")
+        assert not await _in(snakkes, fifth)
+        assert "anna" not in _cli(snakkes, "coordinators", "sessions")
+        assert "anna" in _cli(snakkes, "coordinators", "list")
+    finally:
+        await fifth.close()
+    async with _client() as http:
+        form = await LogIn(http, snakkes.url).form()
+        assert (await form.post("anna", new_password))[0] == 401
+
+
+async def test_log_out_everywhere_from_the_dashboard(snakkes: Snakkes) -> None:
+    one, other = await _logged_in(snakkes), await _logged_in(snakkes)
+    try:
+        async with one.get(f"{snakkes.url}/dashboard/sessions") as page:
+            html = await page.text()
+        assert html.count("<tr><td>") == 2
+        csrf = re.search(r'name="csrf" value="([^"]+)"', html)
+        assert csrf
+        async with one.post(f"{snakkes.url}/dashboard/sessions/end", allow_redirects=False,
+                            data={"csrf": csrf.group(1)}) as ended:
+            assert ended.status == 302
+        assert not await _in(snakkes, one)
+        assert not await _in(snakkes, other)
+    finally:
+        await one.close()
+        await other.close()
