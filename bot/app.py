@@ -57,7 +57,7 @@ async def errors_middleware(
     except web.HTTPException:
         raise
     except Exception as error:
-        log.error("request failed: %s [%s]", type(error).__name__, correlation_id())
+        log.exception("request failed: %s [%s]", type(error).__name__, correlation_id())
         return web.json_response({"ok": False, "error": "internal"}, status=500)
 
 

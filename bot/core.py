@@ -71,7 +71,7 @@ class Core:
             except Exception as error:
                 # Committed already: what is left is a message to someone else that did not
                 # go out; the runners' rounds catch up with the state (e.g. a block).
-                log.error("after-commit work failed: %s", type(error).__name__)
+                log.exception("after-commit work failed: %s", type(error).__name__)
         return handled
 
     async def _handle(self, envelope: Envelope) -> tuple[Handled, list[AfterCommit]]:

@@ -183,7 +183,7 @@ class Service:
             try:
                 await self._maintain_once(utcnow())
             except Exception as error:
-                log.error("maintenance failed: %s", type(error).__name__)
+                log.exception("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
     async def _maintain_once(self, now: datetime) -> None:

@@ -74,7 +74,7 @@ class HandoverRunner:
             try:
                 await self.run_once()
             except Exception as error:
-                log.error("handover round failed: %s", type(error).__name__)
+                log.exception("handover round failed: %s", type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
 

@@ -10,6 +10,7 @@ must match. Every page has its own Content Security Policy: forms may post only 
 from __future__ import annotations
 
 import math
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ CSP = "; ".join((
 ))
 INVITE_VALID_FOR = timedelta(days=7)
 MAX_NAME, MAX_PASSWORD = 64, 1024
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -131,8 +133,8 @@ def _protected(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stream
 
 
 async def _who(request: web.Request) -> Who | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+    token = request.cookies.get(COOKIE, "")
+    if not _TOKEN.fullmatch(token):  # absent, or not one we could have issued
         return None
     async with _database(request).session() as session:
         found = await coordinators.find_session(session, token, _state(request).clock())
@@ -251,7 +253,7 @@ def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
         if granularity not in GRANULARITIES:
             raise ValueError("granularity")
         _periods(request, first, last, granularity)
-    except ValueError:
+    except (ValueError, OverflowError):  # e.g. from=9999-12-31: beyond the calendar
         return Selection(default.first, default.last, default.granularity, org), (
             "That period could not be shown (dates as YYYY-MM-DD, at most three years, "
             "and no more than 400 columns); showing the last 12 weeks."
