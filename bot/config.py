@@ -75,6 +75,8 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: Secret = field(default_factory=lambda: Secret(""))
+    # After a rotation: the keys before, comma-separated; they only open what they sealed.
+    previous_secret_keys: Secret = field(default_factory=lambda: Secret(""))
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,11 @@ class Settings:
     @property
     def secret_key(self) -> bytes:
         return self.security.secret_key.get().encode()
+
+    @property
+    def previous_secret_keys(self) -> tuple[bytes, ...]:
+        keys = self.security.previous_secret_keys.get().split(",")
+        return tuple(key.strip().encode() for key in keys if key.strip())
 
 
 _SECTIONS: dict[str, type] = {
@@ -416,6 +423,10 @@ def _validate_service(settings: Settings) -> None:
     key = settings.security.secret_key
     if key and len(key.get()) < 32:
         raise ConfigError(f"{src}: [security] secret_key must be at least 32 characters")
+    if any(len(old) < 32 for old in settings.previous_secret_keys):
+        raise ConfigError(
+            f"{src}: [security] previous_secret_keys must each be at least 32 characters"
+        )
     if not 0 < settings.web.port < 65536:
         raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
     try:

@@ -19,7 +19,6 @@ from bot.core import Core
 from bot.outbox import ChannelOutbox
 from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
-from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings
 from dialogues.messages import Outbox
@@ -41,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _RETRY_TELEGRAM_AFTER = 15.0
 _MAINTENANCE_EVERY = 3600.0
+_SCRUB_EVERY = 2.0
 
 
 @dataclass
@@ -59,8 +59,8 @@ class Service:
     def build(
         cls, settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
     ) -> Service:
-        database = Database(settings.database.url)
-        keyring = Keyring(settings.secret_key)
+        keyring = settings_keyring(settings)
+        database = Database(settings.database.url, keyring)
         texts = Texts.default()
         outbox = ChannelOutbox(database, keyring)
         runner = CheckinRunner(
@@ -116,6 +116,7 @@ class Service:
     async def start(self) -> None:
         await migrate.upgrade(self.database)
         self.spawn(self._maintain(), "maintenance")
+        self.spawn(self._scrub(), "scrub")
         try:
             await self._start_channels()
         finally:
@@ -156,6 +157,13 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.database.close()
 
+    @property
+    def webchat_wait(self) -> timedelta:
+        """How long a web chat message may wait for its browser: the retention setting, or
+        a day where it is 0 (nothing kept after a conversation), never the cookie's 30."""
+        hours = self.settings.privacy.message_retention_hours
+        return timedelta(hours=hours) if hours else timedelta(hours=24)
+
     async def health(self) -> dict[str, Any]:
         database = await self.database.ping()
         telegram = "disabled" if self.telegram is None else self.telegram.state
@@ -186,10 +194,19 @@ class Service:
                 log.exception("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
+    async def _scrub(self) -> None:
+        """Soon after text was deleted, out of the write-ahead log too (SQLite)."""
+        while True:
+            await asyncio.sleep(_SCRUB_EVERY)
+            try:
+                await self.database.scrub()
+            except Exception:
+                log.exception("scrubbing the write-ahead log failed")
+
     async def _maintain_once(self, now: datetime) -> None:
         async with self.database.session() as session, session.begin():
             await updates.prune(session, now - timedelta(days=2))
-            await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            await webchat.prune(session, now - self.webchat_wait)
             await login_throttle.prune(session, now - timedelta(days=1))
         async with self.database.session() as session:
             await totals.fold(session, self.settings.service.zone)
@@ -264,6 +281,11 @@ def checkin_rules(settings: Settings) -> Rules:
         reminder_after=timedelta(hours=ci.reminder_hours),
         stale_after=timedelta(seconds=ci.stale_claim_seconds),
     )
+
+
+def settings_keyring(settings: Settings) -> Keyring:
+    """The current secret key, and the previous ones that may still open what they sealed."""
+    return Keyring(settings.secret_key, settings.previous_secret_keys)
 
 
 def webhook_secret(settings: Settings) -> str:

@@ -88,7 +88,7 @@ class WebChannel:
         self, core: Core, *, limits: WebLimits | None = None, sweep_every: float = 10.0
     ) -> None:
         self.core = core
-        self.tokens = Tokens(core.keyring.subkey("web/session"))
+        self.tokens = Tokens(core.keyring.subkeys("web/session"))
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
         self.per_session = RateLimiter(self.limits.message_per_session)

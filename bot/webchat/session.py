@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 
 from aiohttp import web
 
@@ -31,24 +32,28 @@ _TOKEN = re.compile(r"^([A-Za-z0-9_-]{43})\.([A-Za-z0-9_-]{43})$")
 
 class Tokens:
     """Issues session tokens (43 random characters, a dot, a 43-character tag) and knows
-    them again; `key` is the deployment's key for this purpose (Keyring.subkey)."""
+    them again; `keys` are the deployment's keys for this purpose (Keyring.subkeys)."""
 
-    def __init__(self, key: bytes) -> None:
-        self._key = key
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        self._keys = list(keys)  # the current key signs; previous ones still verify
 
-    def _tag(self, body: str) -> str:
-        digest = hmac.new(self._key, body.encode(), hashlib.sha256).digest()
+    @staticmethod
+    def _tag(key: bytes, body: str) -> str:
+        digest = hmac.new(key, body.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
     def new(self) -> str:
         body = secrets.token_urlsafe(32)  # 43 characters
-        return f"{body}.{self._tag(body)}"
+        return f"{body}.{self._tag(self._keys[0], body)}"
 
     def of(self, request: web.BaseRequest) -> str | None:
         """The request's session token, or None when missing, malformed or not ours."""
         token = request.cookies.get(COOKIE, "")
         found = _TOKEN.match(token)
-        if found is None or not hmac.compare_digest(found.group(2), self._tag(found.group(1))):
+        if found is None:
+            return None
+        body, tag = found.groups()
+        if not any(hmac.compare_digest(tag, self._tag(key, body)) for key in self._keys):
             return None
         return token
 
