@@ -13,13 +13,15 @@ from typing import Any
 from bot import report
 from bot.config import Settings
 from bot.dashboard.auth import hash_password
-from storage import coordinators, migrate, statistics
+from bot.service import settings_keyring
+from storage import coordinators, migrate, rotation, statistics
+from storage.crypto import SealError
 from storage.db import Database
 from storage.models import Coordinator
 from storage.statistics import ALL, GRANULARITIES, Periods
 from storage.types import utcnow
 
-COMMANDS = ("coordinators", "stats")
+COMMANDS = ("coordinators", "stats", "keys")
 FORMATS = {"table": report.to_text, "csv": report.to_csv, "json": report.to_json}
 
 
@@ -39,6 +41,13 @@ def add_commands(commands: Any) -> None:
                                   "a coordinator's)")
     sessions.add_argument("name", nargs="?", help="only this coordinator's")
     sessions.add_argument("--end", metavar="NAME", help="end every session of NAME")
+    keys = commands.add_parser("keys", help="the secret key: its id; rotation")
+    key_actions = keys.add_subparsers(dest="action", required=True)
+    key_actions.add_parser("id", help="the current key's id (sealed values name it)")
+    key_actions.add_parser(
+        "rotate", help="with the service stopped, after the new key became secret_key and the "
+        "old one previous_secret_keys: re-seal everything under the new key"
+    )
     stats = commands.add_parser("stats", help="anonymised statistics (small counts as <5)")
     stats.add_argument("--from", dest="first", required=True, type=date.fromisoformat,
                        help="first day, YYYY-MM-DD")
@@ -58,16 +67,10 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         print(f"snakkes: no organisation {org!r} in the config (known: {known})",
               file=sys.stderr)
         return 2
+    if args.command == "keys":
+        return asyncio.run(_keys(settings, args.action))
     if args.command == "stats":
-        try:
-            periods = Periods.of(args.first, args.last, args.per, settings.service.zone)
-        except ValueError as error:
-            print(f"snakkes: {error}", file=sys.stderr)
-            return 2
-        built = asyncio.run(_stats(settings, periods, org or ALL, slugs))
-        output = FORMATS[args.format](built)
-        print(output, end="" if output.endswith("\n") else "\n")
-        return 0
+        return _print_stats(settings, args, org or ALL, slugs)
     if args.action in ("list", "deactivate", "sessions"):
         return asyncio.run(_sessions(settings, args))
     password = sys.stdin.readline().rstrip("\r\n")
@@ -79,6 +82,19 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(_add(settings, args.name, args.org, hashed, admin=args.admin))
     role = "administrator (all organisations)" if args.admin else f"coordinator of {args.org}"
     print(f"{args.name} can log in at /dashboard as {role}.")
+    return 0
+
+
+def _print_stats(settings: Settings, args: argparse.Namespace, scope: str,
+                 slugs: list[str]) -> int:
+    try:
+        periods = Periods.of(args.first, args.last, args.per, settings.service.zone)
+    except ValueError as error:
+        print(f"snakkes: {error}", file=sys.stderr)
+        return 2
+    built = asyncio.run(_stats(settings, periods, scope, slugs))
+    output = FORMATS[args.format](built)
+    print(output, end="" if output.endswith("\n") else "\n")
     return 0
 
 
@@ -103,6 +119,28 @@ async def _add(settings: Settings, name: str, org: str, hashed: str, *, admin: b
             await coordinators.add(session, name, org, hashed, admin=admin, now=utcnow())
     finally:
         await database.close()
+
+
+async def _keys(settings: Settings, action: str) -> int:
+    keyring = settings_keyring(settings)
+    if action == "id":
+        print(keyring.key_id)
+        return 0
+    database = Database(settings.database.url, keyring)
+    try:
+        await migrate.upgrade(database)
+        async with database.session() as session, session.begin():
+            done = await rotation.rotate(session, keyring)
+    except SealError:
+        print("snakkes: a sealed value opens with none of the keys: put the key it was sealed "
+              "with in [security] previous_secret_keys", file=sys.stderr)
+        return 1
+    finally:
+        await database.close()
+    print(f"Re-sealed under key {keyring.key_id}: {done.participants} participant(s), "
+          f"{done.texts} text(s). The previous keys are still needed for web chat cookies "
+          "for 30 days; then remove them from previous_secret_keys.")
+    return 0
 
 
 async def _sessions(settings: Settings, args: argparse.Namespace) -> int:

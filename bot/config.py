@@ -6,6 +6,7 @@ fails at start with a message naming the key and the file, never later in a hand
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -146,12 +147,20 @@ class Settings:
     organisations: tuple[Organisation, ...]
     crisis_lines: tuple[CrisisLine, ...]
     source: str = "defaults"
+    # Where the secret key came from: "" (configured), or the file it was generated into.
+    generated_secret: str = ""
+    environment: str = ""  # SNAKKES_ENV: "production" means production wherever it listens
     checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
 
     @property
     def secret_key(self) -> bytes:
         return self.security.secret_key.get().encode()
+
+    @property
+    def production(self) -> bool:
+        """Listening beyond this machine, or said to be production."""
+        return self.environment == "production" or not _loopback(self.web.host)
 
     @property
     def previous_secret_keys(self) -> tuple[bytes, ...]:
@@ -201,6 +210,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             source,
         ),
         source=source,
+        environment=env.get("SNAKKES_ENV", "").strip().lower(),
     )
     _validate(settings)
     if not settings.security.secret_key:
@@ -501,4 +511,14 @@ def _with_generated_secret(settings: Settings) -> Settings:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(key + "\n")
-    return replace(settings, security=SecuritySettings(secret_key=Secret(key)))
+    security = replace(settings.security, secret_key=Secret(key))
+    return replace(settings, security=security, generated_secret=str(path))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
