@@ -86,8 +86,8 @@ class Database:
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "after_cursor_execute", self._watch)
 
-    def _watch(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if _REMOVES_TEXT.match(statement):
+    def _watch(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if _REMOVES_TEXT.match(statement) and getattr(cursor, "rowcount", -1) != 0:
             self.text_removed = True
 
     async def scrub(self) -> bool:
