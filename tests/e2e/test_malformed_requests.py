@@ -31,7 +31,10 @@ def log_output() -> Iterator[io.StringIO]:
     handlers, level = list(root.handlers), root.level
     root.handlers[:] = [h for h in handlers if type(h).__name__ != "_SnakkesHandler"]
     stream = io.StringIO()
-    logs.configure("DEBUG", stream=stream)
+    logs.configure("DEBUG")  # as `snakkes run` does; then its handler writes to `stream`
+    for handler in root.handlers:
+        if type(handler).__name__ == "_SnakkesHandler":
+            handler.setStream(stream)  # type: ignore[attr-defined]
     try:
         yield stream
     finally:

@@ -73,15 +73,16 @@ async def test_the_page_hands_out_one_anonymous_session_cookie(snakkes: Snakkes)
 async def test_a_token_the_server_did_not_issue_is_replaced(snakkes: Snakkes) -> None:
     """Session fixation: a made-up cookie of the right shape (or an issued one with its tag
     changed) is neither used nor kept; the page gets a fresh one, a socket is refused."""
+    made_up = ["x" * 43, "Q" * 43 + "." + "Q" * 43]
     async with WebClient(snakkes.url) as issued:
         await issued.open_page()
-        body, tag = issued.token.split(".")
-    forged_tag = ("A" if tag[0] != "A" else "B") + tag[1:]
-    made_up = ["x" * 43, "Q" * 43 + "." + "Q" * 43, f"{body}.{forged_tag}"]
+        body, _, tag = issued.token.partition(".")
+    made_up.append(f"{body}.{'A' if tag[:1] != 'A' else 'B'}{tag[1:]}")
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         for token in made_up:
             cookie = {"Cookie": f"snakkes_session={token}"}
             async with http.get(snakkes.url + "/", headers=cookie) as page:
+                assert "snakkes_session" in page.cookies, f"{token!r} was kept"
                 fresh = page.cookies["snakkes_session"].value
                 assert fresh != token
                 assert re.fullmatch(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}", fresh)
