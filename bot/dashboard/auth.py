@@ -33,9 +33,10 @@ def verify(password_hash: str | None, password: str) -> bool:
 class PasswordCheck:
     """Checks passwords in worker threads, at most `parallel` at once and `queue` waiting:
     argon2 (64 MiB, 3 passes) takes about 0.1 s of CPU, which on the event loop would
-    stall every chat message, webhook and check-in for as long as log-ins keep coming."""
+    stall every chat message, webhook and check-in for as long as log-ins keep coming. One
+    at a time by default: on a small machine the event loop keeps a core of its own."""
 
-    def __init__(self, parallel: int = 2, queue: int = 256) -> None:
+    def __init__(self, parallel: int = 1, queue: int = 256) -> None:
         self._slots = asyncio.Semaphore(parallel)
         self._room = queue
         self._waiting = 0

@@ -10,11 +10,12 @@ must match. Every page has its own Content Security Policy: forms may post only 
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,7 @@ class Dashboard:
     passwords: PasswordCheck
     keys: LoginKeys
     catalog_of: communities.CatalogOf | None = None
+    counting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def organisations(self) -> list[str]:
@@ -188,7 +190,10 @@ async def login(request: web.Request) -> web.Response:
     name_key = state.keys.name(name)
     address_key = state.keys.address(client_address(request))
     keys = [(name_key, login_throttle.PER_NAME), (address_key, login_throttle.PER_ADDRESS)]
-    async with _database(request).session() as session, session.begin():
+    # One attempt's count at a time on this instance: a burst queues here, on one database
+    # connection, instead of taking the whole pool (and /healthz, chats and check-ins with
+    # it) into a storm of retried writes.
+    async with state.counting, _database(request).session() as session, session.begin():
         wait = await login_throttle.attempt(session, keys, now)
         coordinator = None if wait else await coordinators.by_name(session, name)
     if wait:
@@ -285,7 +290,10 @@ def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
         org = ALL
     default = Selection(calendar.default_year(_today(request)), "month", org, language)
     grain, year = query.get("per", default.grain), query.get("year", str(default.year))
-    if grain not in calendar.GRAINS or not year.isdigit() or int(year) not in _years(request):
+    # ASCII digits only, and few of them: "²" is a digit to isdigit(), and int() refuses
+    # numbers of thousands of digits.
+    plain_year = year.isascii() and year.isdigit() and len(year) <= 4
+    if grain not in calendar.GRAINS or not plain_year or int(year) not in _years(request):
         return default, texts.t("bad_selection", language)
     if {"from", "to", "granularity"} & set(query):
         # An old link with a range of days: such reports no longer exist.

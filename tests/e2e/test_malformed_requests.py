@@ -81,8 +81,9 @@ async def test_malformed_requests_get_4xx_and_one_quiet_line(
         await http.post(f"{snakkes.url}/dashboard/login",
                         data={"name": "anna", "password": PASSWORD, "csrf": token.group(1)})
         for query in ("from=9999-12-01&to=9999-12-31", "from=0001-01-01&to=9999-12-31",
-                      "from=2026-01-01&to=9999-12-31&granularity=day"):
-            for path in ("/dashboard", "/dashboard/export.csv"):
+                      "from=2026-01-01&to=9999-12-31&granularity=day", "year=%C2%B2",
+                      "year=" + "9" * 5000, "year=-1&per=%FF", "org=%00&lang=%FF"):
+            for path in ("/dashboard", "/dashboard/export.csv", "/dashboard/export.json"):
                 async with http.get(f"{snakkes.url}{path}?{query}") as answer:
                     assert answer.status < 500, (path, query)
 
