@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/snakkes run
 
 test: $(STAMP)
+	@sh .ci/ensure-chromium
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.addresses import TRUSTED_PROXIES, networks
 from bot.config import Settings
 from bot.console import routes as console
 from bot.dashboard import inbox
@@ -30,6 +31,7 @@ def init_app(
     """Build the web app; the service starts with the app and stops with it."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
+    app[TRUSTED_PROXIES] = networks(settings.web.trusted_proxies)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         service = Service.build(settings, poll_timeout=poll_timeout, clock=clock)
@@ -60,7 +62,7 @@ async def errors_middleware(
     except web.HTTPException:
         raise
     except Exception as error:
-        log.error("request failed: %s [%s]", type(error).__name__, correlation_id())
+        log.exception("request failed: %s [%s]", type(error).__name__, correlation_id())
         return web.json_response({"ok": False, "error": "internal"}, status=500)
 
 

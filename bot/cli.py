@@ -25,6 +25,12 @@ from storage.types import utcnow
 from volunteers import invites, roster
 
 log = logging.getLogger("snakkes")
+KEY_BESIDE_DATA = (
+    "snakkes: refusing to run in production with the secret key generated into {path}, "
+    "beside the database: a copy of that directory would carry the data and its key. Set "
+    "[security] secret_key in the config or SNAKKES_SECURITY_SECRET_KEY from your secret "
+    "store (make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(48))')."
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -86,6 +92,12 @@ def _check_dialogues(settings: Settings) -> int:
 
 
 def _run(settings: Settings) -> int:
+    if settings.generated_secret:
+        if settings.production:
+            print(KEY_BESIDE_DATA.format(path=settings.generated_secret), file=sys.stderr)
+            return 2
+        log.warning("the secret key is kept in %s beside the database: fine on this machine, "
+                    "never in production (README, 'Configuration')", settings.generated_secret)
     host, port = settings.web.host, settings.web.port
     log.info("snakkes starting (config: %s); web on http://%s:%d/", settings.source, host, port)
     app = init_app(settings)

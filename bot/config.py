@@ -6,6 +6,7 @@ fails at start with a message naming the key and the file, never later in a hand
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.addresses import networks
 from dialogues.resources import CrisisLine
 from volunteers.organisations import AGE_BANDS, WEEKDAYS, Organisation, Span
 
@@ -74,6 +76,8 @@ class DatabaseSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: Secret = field(default_factory=lambda: Secret(""))
+    # After a rotation: the keys before, comma-separated; they only open what they sealed.
+    previous_secret_keys: Secret = field(default_factory=lambda: Secret(""))
 
 
 @dataclass(frozen=True)
@@ -94,13 +98,12 @@ class TelegramSettings:
 class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class PrivacySettings:
     message_retention_hours: int = 0
-    # SQLite: seconds between checks that empty the write-ahead log of deleted text.
-    scrub_seconds: int = 5
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,9 @@ class Settings:
     organisations: tuple[Organisation, ...]
     crisis_lines: tuple[CrisisLine, ...]
     source: str = "defaults"
+    # Where the secret key came from: "" (configured), or the file it was generated into.
+    generated_secret: str = ""
+    environment: str = ""  # SNAKKES_ENV: "production" means production wherever it listens
     checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -161,6 +167,16 @@ class Settings:
     @property
     def secret_key(self) -> bytes:
         return self.security.secret_key.get().encode()
+
+    @property
+    def production(self) -> bool:
+        """Listening beyond this machine, or said to be production."""
+        return self.environment == "production" or not _loopback(self.web.host)
+
+    @property
+    def previous_secret_keys(self) -> tuple[bytes, ...]:
+        keys = self.security.previous_secret_keys.get().split(",")
+        return tuple(key.strip().encode() for key in keys if key.strip())
 
 
 _SECTIONS: dict[str, type] = {
@@ -206,6 +222,7 @@ def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = 
             source,
         ),
         source=source,
+        environment=env.get("SNAKKES_ENV", "").strip().lower(),
     )
     _validate(settings)
     if not settings.security.secret_key:
@@ -248,6 +265,11 @@ def _coerce(value: Any, target: Any, where: str) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f"{where} must be a string")
         return Secret(value)
+    if get_origin(target) is tuple:
+        items = value.split(",") if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ConfigError(f"{where} must be a list of strings")
+        return tuple(i.strip() for i in items if i.strip())
     if target is Path:
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{where} must be a non-empty path")
@@ -439,12 +461,20 @@ def _validate_service(settings: Settings) -> None:
     key = settings.security.secret_key
     if key and len(key.get()) < 32:
         raise ConfigError(f"{src}: [security] secret_key must be at least 32 characters")
+    if any(len(old) < 32 for old in settings.previous_secret_keys):
+        raise ConfigError(
+            f"{src}: [security] previous_secret_keys must each be at least 32 characters"
+        )
     if not 0 < settings.web.port < 65536:
         raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
+    try:
+        networks(settings.web.trusted_proxies)
+    except ValueError:
+        raise ConfigError(
+            f"{src}: [web] trusted_proxies must list IP addresses or networks"
+        ) from None
     if settings.privacy.message_retention_hours < 0:
         raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
-    if settings.privacy.scrub_seconds < 1:
-        raise ConfigError(f"{src}: [privacy] scrub_seconds must be 1 or more")
 
 
 def _validate_telegram(settings: Settings) -> None:
@@ -509,4 +539,14 @@ def _with_generated_secret(settings: Settings) -> Settings:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w", encoding="ascii") as handle:
             handle.write(key + "\n")
-    return replace(settings, security=SecuritySettings(secret_key=Secret(key)))
+    security = replace(settings.security, secret_key=Secret(key))
+    return replace(settings, security=security, generated_secret=str(path))
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

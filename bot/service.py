@@ -23,7 +23,6 @@ from bot.outbox import ChannelOutbox
 from bot.pubsub import Hub
 from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
-from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings, Turn
 from dialogues.messages import Lane, Outbox
@@ -33,7 +32,7 @@ from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import communities, inbox, migrate, scrub, totals, updates, webchat
+from storage import communities, inbox, login_throttle, migrate, totals, updates, webchat
 from storage import outbox as outbox_rows
 from storage.crypto import Keyring
 from storage.db import Database
@@ -50,6 +49,7 @@ log = logging.getLogger(__name__)
 
 _RETRY_TELEGRAM_AFTER = 15.0
 _MAINTENANCE_EVERY = 3600.0
+_SCRUB_EVERY = 2.0
 
 
 @dataclass
@@ -74,8 +74,8 @@ class Service:
     def build(
         cls, settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
     ) -> Service:
-        database = Database(settings.database.url)
-        keyring = Keyring(settings.secret_key)
+        keyring = settings_keyring(settings)
+        database = Database(settings.database.url, keyring)
         texts = Texts.default()
         postman = Postman(
             database,
@@ -169,9 +169,7 @@ class Service:
             async with self.database.session() as session, session.begin():
                 await communities.seed(session, seed_rows(self.catalog.directory))
         self.spawn(self._maintain(), "maintenance")
-        database_file = scrub.sqlite_file(self.settings.database.url)
-        if database_file is not None:
-            self.spawn(self._scrub(database_file), "scrub")
+        self.spawn(self._scrub(), "scrub")
         try:
             await self._start_channels()
         finally:
@@ -215,6 +213,13 @@ class Service:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.database.close()
 
+    @property
+    def webchat_wait(self) -> timedelta:
+        """How long a web chat message may wait for its browser: the retention setting, or
+        a day where it is 0 (nothing kept after a conversation), never the cookie's 30."""
+        hours = self.settings.privacy.message_retention_hours
+        return timedelta(hours=hours) if hours else timedelta(hours=24)
+
     async def health(self) -> dict[str, Any]:
         database = await self.database.ping()
         telegram = "disabled" if self.telegram is None else self.telegram.state
@@ -242,27 +247,26 @@ class Service:
             try:
                 await self._maintain_once(utcnow())
             except Exception as error:
-                log.error("maintenance failed: %s", type(error).__name__)
+                log.exception("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
-    async def _scrub(self, database_file: Path) -> None:
-        """SQLite: empty the write-ahead log of deleted text every few seconds while it
-        holds anything (storage/scrub.py)."""
+    async def _scrub(self) -> None:
+        """Soon after text was deleted, out of the write-ahead log too (SQLite)."""
         while True:
-            await asyncio.sleep(self.settings.privacy.scrub_seconds)
+            await asyncio.sleep(_SCRUB_EVERY)
             try:
-                if scrub.needs_checkpoint(database_file):
-                    await asyncio.to_thread(scrub.checkpoint, database_file)
-            except OSError as error:
-                log.error("scrub failed: %s", type(error).__name__)
+                await self.database.scrub()
+            except Exception:
+                log.exception("scrubbing the write-ahead log failed")
 
     async def _maintain_once(self, now: datetime) -> None:
         async with self.database.session() as session, session.begin():
             await updates.prune(session, now - timedelta(days=2))
-            await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            await webchat.prune(session, now - self.webchat_wait)
             # Failed sends and set-aside updates hold no text; a week of them is enough.
             await outbox_rows.prune_failed(session, now - timedelta(days=7))
             await inbox.prune(session, now - timedelta(days=7))
+            await login_throttle.prune(session, now - timedelta(days=1))
         async with self.database.session() as session:
             await totals.fold(session, self.settings.service.zone)
 
@@ -348,6 +352,11 @@ def checkin_rules(settings: Settings) -> Rules:
         reminder_after=timedelta(hours=ci.reminder_hours),
         stale_after=timedelta(seconds=ci.stale_claim_seconds),
     )
+
+
+def settings_keyring(settings: Settings) -> Keyring:
+    """The current secret key, and the previous ones that may still open what they sealed."""
+    return Keyring(settings.secret_key, settings.previous_secret_keys)
 
 
 def webhook_secret(settings: Settings) -> str:

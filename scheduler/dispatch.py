@@ -218,7 +218,8 @@ class Dispatcher:
         except Exception as error:
             # Raised before anything reached the person (a 429 beyond the retries, the
             # network): tried again a little later, a few times.
-            log.warning("check-in send failed: %s; retried later", type(error).__name__)
+            log.warning("check-in send failed: %s; retried later", type(error).__name__,
+                        exc_info=True)
             delivery = None
         if delivery is Delivery.SENT:
             self.sent += 1

@@ -136,7 +136,7 @@ class CheckinRunner:
                     self.expect(due)
             except Exception as error:
                 # The database may be away for a moment: log, and try again at the next ring.
-                log.error("check-in round failed: %s", type(error).__name__)
+                log.exception("check-in round failed: %s", type(error).__name__)
             if not self._wake.is_set():
                 self._idle.set()
             await self._wake.wait()

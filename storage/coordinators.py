@@ -1,5 +1,9 @@
 """Coordinators and their dashboard sessions. Password hashing is the caller's (argon2 in
-`bot/dashboard/auth.py`); session tokens are random and stored only as SHA-256 hashes."""
+`bot/dashboard/auth.py`); session tokens are random and stored only as SHA-256 hashes.
+
+A session ends when it expires, at log-out, and whenever what it was opened for changes:
+a new password, another role or organisation, a deactivation, or an explicit "end
+sessions". The CLI and the dashboard call these same functions."""
 
 from __future__ import annotations
 
@@ -26,16 +30,59 @@ async def add(
     session: AsyncSession, name: str, org_slug: str, password_hash: str, *, admin: bool,
     now: datetime,
 ) -> Coordinator:
-    """A new coordinator, or a new password and organisation for an existing name."""
+    """A new coordinator, or a new password and organisation for an existing name (whose
+    open sessions end: they were opened with the old password and role)."""
     found = await by_name(session, name)
     if found is None:
         found = Coordinator(name=name, created_at=now)
         session.add(found)
+    else:
+        await _end_sessions_of(session, found.id)
     found.org_slug, found.password_hash, found.admin, found.active = (
         org_slug, password_hash, admin, True,
     )
     await session.flush()
     return found
+
+
+async def deactivate(session: AsyncSession, name: str) -> bool:
+    """No more log-ins, and every open session ends now; False for an unknown name."""
+    found = await by_name(session, name)
+    if found is None:
+        return False
+    found.active = False
+    await _end_sessions_of(session, found.id)
+    return True
+
+
+async def end_sessions(session: AsyncSession, name: str) -> int | None:
+    """End every open session of the coordinator; how many, or None for an unknown name."""
+    found = await by_name(session, name)
+    if found is None:
+        return None
+    return await _end_sessions_of(session, found.id)
+
+
+async def _end_sessions_of(session: AsyncSession, coordinator_id: int) -> int:
+    result = await session.execute(
+        delete(DashboardSession).where(DashboardSession.coordinator_id == coordinator_id)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def open_sessions(
+    session: AsyncSession, now: datetime, name: str | None = None
+) -> Sequence[tuple[str, DashboardSession]]:
+    """(coordinator name, session) for every session not yet expired, oldest first."""
+    statement = (
+        select(Coordinator.name, DashboardSession)
+        .join(Coordinator, Coordinator.id == DashboardSession.coordinator_id)
+        .where(DashboardSession.expires_at > now, Coordinator.active)
+        .order_by(Coordinator.name, DashboardSession.created_at)
+    )
+    if name is not None:
+        statement = statement.where(Coordinator.name == name)
+    return [(row[0], row[1]) for row in (await session.execute(statement)).all()]
 
 
 async def all_coordinators(session: AsyncSession) -> Sequence[Coordinator]:

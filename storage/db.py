@@ -3,6 +3,9 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import re
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +19,8 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage import sqlite
+from storage.crypto import Keyring
+from storage.types import KEYRING_ON_DIALECT
 
 READ_ONLY = "snakkes_read_only"
 
@@ -43,7 +48,9 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=0")  # a busy database is retried without blocking
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is zeroed (storage/scrub.py)
+        # Deleted rows are overwritten with zeros, not merely unlinked: text that is gone
+        # is gone from the file too (the WAL is checkpointed after it: Database.scrub).
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -58,16 +65,65 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return engine
 
 
-class Database:
-    """The engine and its session factory, opened and closed by the service's lifecycle."""
+# Statements that remove text (messages, notes) or a person, on SQLite: afterwards the
+# write-ahead log still holds the old pages until it is checkpointed.
+_REMOVES_TEXT = re.compile(
+    r"^\s*(DELETE\s+FROM\s+(relay_messages|webchat_messages|handovers|participants|outbox"
+    r"|telegram_inbox)\b"
+    r"|UPDATE\s+handovers\s+SET\b.*\bnote\b)",
+    re.IGNORECASE | re.DOTALL,
+)
 
-    def __init__(self, url: str) -> None:
+
+class Database:
+    """The engine and its session factory, opened and closed by the service's lifecycle.
+
+    On SQLite, a deletion of text leaves the old pages in the write-ahead log (and freed
+    space in the file, which `secure_delete` zeroes): `scrub()` checkpoints the log into
+    the file and truncates it; the service calls it soon after text was deleted, and
+    `close()` does at the end.
+    """
+
+    def __init__(self, url: str, keyring: Keyring | None = None) -> None:
         self.url = url
         self.engine = create_engine(url)
+        if keyring is not None:  # for the sealed text columns (storage/types.py)
+            setattr(self.engine.dialect, KEYRING_ON_DIALECT, keyring)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        self.text_removed = False
+        self.scrubbed = asyncio.Event()  # set after each checkpoint that removed text
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "after_cursor_execute", self._watch)
+
+    def _watch(self, _conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if _REMOVES_TEXT.match(statement) and getattr(cursor, "rowcount", -1) != 0:
+            self.text_removed = True
+
+    async def scrub(self) -> bool:
+        """On SQLite, after text was removed: checkpoint the write-ahead log into the file
+        and truncate it. True when done (or nothing to do); False when a reader held it
+        (try again soon)."""
+        if not self.text_removed:
+            return True
+        self.text_removed = False
+        path = make_url(self.url).database or ":memory:"
+        # Outside any transaction (the engine's connections always BEGIN IMMEDIATE), on a
+        # connection of its own; a checkpoint of a small log takes a millisecond or two.
+        connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.OperationalError:
+            busy = 1
+        finally:
+            connection.close()
+        if busy:
+            self.text_removed = True
+            return False
+        self.scrubbed.set()
+        return True
 
     @property
     def dialect(self) -> str:
@@ -91,4 +147,7 @@ class Database:
         return True
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        try:
+            await self.scrub()
+        finally:
+            await self.engine.dispose()

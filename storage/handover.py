@@ -238,6 +238,15 @@ async def forget_text(session: AsyncSession, handover_id: int) -> None:
     )
 
 
+async def clear_abandoned_drafts(session: AsyncSession, created_before: datetime) -> int:
+    """Drafts nobody finished (the preview read, a note perhaps written, never sent to the
+    queue): deleted with their notes. A later tap on the old preview is answered as stale."""
+    result = await session.execute(
+        delete(Handover).where(Handover.status == DRAFT, Handover.created_at < created_before)
+    )
+    return _rowcount(result)
+
+
 async def prune_text(session: AsyncSession, ended_before: datetime) -> int:
     """Past the retention period: delete text and notes of conversations ended before."""
     ended = select(Handover.id).where(

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.crypto import Keyring
 from storage.models import InboxUpdate
 
-_CONTEXT = "telegram-inbox"
+CONTEXT = "telegram-inbox"
 
 
 async def store(
@@ -26,7 +26,7 @@ async def store(
     rows = [
         {
             "update_id": int(item["update_id"]),
-            "sealed_update": keyring.seal(json.dumps(item, ensure_ascii=False), _CONTEXT),
+            "sealed_update": keyring.seal(json.dumps(item, ensure_ascii=False), CONTEXT),
             "received_at": now,
         }
         for item in batch
@@ -55,7 +55,7 @@ def payload_of(keyring: Keyring, row: InboxUpdate) -> Any:
     """The update as Telegram sent it (raises when it cannot be opened or read)."""
     if row.sealed_update is None:
         raise ValueError("set aside")
-    return json.loads(keyring.open(row.sealed_update, _CONTEXT))
+    return json.loads(keyring.open(row.sealed_update, CONTEXT))
 
 
 async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:

@@ -34,17 +34,17 @@ class Body:
     choices: tuple[tuple[tuple[str, str], ...], ...] = ()
 
 
-def _body_context(chat: str) -> str:
+def body_context(chat: str) -> str:
     return f"outbox/{chat}"
 
 
 def seal_body(keyring: Keyring, chat: str, body: Body) -> bytes:
     payload = json.dumps({"t": body.text, "c": body.choices}, ensure_ascii=False)
-    return keyring.seal(payload, _body_context(chat))
+    return keyring.seal(payload, body_context(chat))
 
 
 def open_body(keyring: Keyring, row: OutboxMessage) -> Body:
-    payload: dict[str, Any] = json.loads(keyring.open(row.sealed_body, _body_context(row.chat)))
+    payload: dict[str, Any] = json.loads(keyring.open(row.sealed_body, body_context(row.chat)))
     choices = tuple(tuple((str(c[0]), str(c[1])) for c in line) for line in payload["c"])
     return Body(str(payload["t"]), choices)
 

@@ -89,7 +89,10 @@ async def arrive(
         await session.flush()
         return Arrival(participant, is_new=True)
     found, state, volunteer, handover, checkin = row
-    if keyring.open(found.sealed_address, pseudonym) != address:
+    if (
+        not keyring.is_current(found.sealed_address)
+        or keyring.open(found.sealed_address, pseudonym) != address
+    ):
         found.sealed_address = keyring.seal(address, pseudonym)
     if now - found.last_active_at >= ACTIVE_PRECISION:
         found.last_active_at = now

@@ -53,7 +53,8 @@ async def acknowledge(session: AsyncSession, participant_id: int, seqs: Iterable
 
 
 async def prune(session: AsyncSession, older_than: datetime) -> int:
-    """Drop messages nobody can fetch any more: their browser session has expired."""
+    """Drop messages that waited longer than the deployment keeps text (or nobody can fetch
+    any more: their browser session has expired)."""
     result = await session.execute(
         delete(WebchatMessage).where(WebchatMessage.created_at < older_than)
     )

@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from bot.config import Settings, load_settings
 from storage import migrate
+from storage.crypto import Keyring
 from storage.db import Database
 
 POSTGRES_URL = os.environ.get("SNAKKES_TEST_POSTGRES_URL", "")
@@ -75,7 +76,7 @@ class fresh_postgres_database:  # used as a context manager, named like a functi
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """A migrated database of each backend."""
-    db = Database(database_url)
+    db = Database(database_url, Keyring(TEST_SECRET.encode()))
     await migrate.upgrade(db)
     yield db
     await db.close()

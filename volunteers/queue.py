@@ -34,6 +34,9 @@ class Policy:
     note_max_chars: int = 500
     retention: timedelta = timedelta()  # text kept after the end; 0: deleted at the end
     crisis_recent: timedelta = timedelta(hours=24)  # the safety net fired this recently
+    # A draft (reading the preview, writing a note) left this long is abandoned: it goes,
+    # note and all.
+    draft_lifetime: timedelta = timedelta(minutes=30)
 
     def organisation(self, slug: str | None) -> Organisation | None:
         return next((org for org in self.organisations if org.slug == slug), None)

@@ -74,7 +74,7 @@ class HandoverRunner:
             try:
                 await self.run_once()
             except Exception as error:
-                log.error("handover round failed: %s", type(error).__name__)
+                log.exception("handover round failed: %s", type(error).__name__)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.tick_seconds)
 
@@ -87,8 +87,9 @@ class HandoverRunner:
                 self._resume_pending = False
             if not await self._send(await self._in_transaction(self._attend, now)):
                 await self._send(await self._in_transaction(self._attend, now))
-            if self.policy.retention > timedelta():
-                async with self.database.session() as session, session.begin():
+            async with self.database.session() as session, session.begin():
+                await store.clear_abandoned_drafts(session, now - self.policy.draft_lifetime)
+                if self.policy.retention > timedelta():
                     await store.prune_text(session, now - self.policy.retention)
 
     async def _in_transaction(self, work: _Work, now: datetime) -> list[Post]:

@@ -1,14 +1,11 @@
-"""Passwords (argon2id) and the log-in rate limit.
-
-The limit counts failed log-ins in memory, per IP address and per user name, over a
-sliding window: enough to stop guessing at one instance; a restart forgets it.
-"""
+"""Passwords (argon2id), checked off the event loop, and the keys of the log-in throttle
+(the throttle itself is in the database: storage/login_throttle.py)."""
 
 from __future__ import annotations
 
-from collections import deque
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+import asyncio
+import hashlib
+import hmac
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -33,36 +30,40 @@ def verify(password_hash: str | None, password: str) -> bool:
         return False
 
 
-@dataclass
-class LoginLimit:
-    """At most `per_name` failures per user name and `per_address` per IP address in
-    `window`; then no attempt is even checked until the oldest failure ages out."""
+class PasswordCheck:
+    """Checks passwords in worker threads, at most `parallel` at once and `queue` waiting:
+    argon2 (64 MiB, 3 passes) takes about 0.1 s of CPU, which on the event loop would
+    stall every chat message, webhook and check-in for as long as log-ins keep coming. One
+    at a time by default: on a small machine the event loop keeps a core of its own."""
 
-    per_name: int = 5
-    per_address: int = 20
-    window: timedelta = timedelta(minutes=15)
-    _failures: dict[str, deque[datetime]] = field(default_factory=dict)
+    def __init__(self, parallel: int = 1, queue: int = 256) -> None:
+        self._slots = asyncio.Semaphore(parallel)
+        self._room = queue
+        self._waiting = 0
 
-    def blocked(self, address: str, name: str, now: datetime) -> bool:
-        return (
-            self._count(f"ip:{address}", now) >= self.per_address
-            or self._count(f"name:{name.lower()}", now) >= self.per_name
-        )
+    async def verify(self, password_hash: str | None, password: str) -> bool | None:
+        """True or False; None when too many checks are already waiting (answer 429)."""
+        if self._waiting >= self._room:
+            return None
+        self._waiting += 1
+        try:
+            async with self._slots:
+                return await asyncio.to_thread(verify, password_hash, password)
+        finally:
+            self._waiting -= 1
 
-    def failed(self, address: str, name: str, now: datetime) -> None:
-        for key in (f"ip:{address}", f"name:{name.lower()}"):
-            self._failures.setdefault(key, deque()).append(now)
 
-    def succeeded(self, name: str) -> None:
-        self._failures.pop(f"name:{name.lower()}", None)
+class LoginKeys:
+    """The throttle's keys: keyed hashes, so the table holds neither names nor addresses."""
 
-    def _count(self, key: str, now: datetime) -> int:
-        found = self._failures.get(key)
-        if found is None:
-            return 0
-        while found and found[0] <= now - self.window:
-            found.popleft()
-        if not found:
-            del self._failures[key]
-            return 0
-        return len(found)
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def _of(self, kind: str, value: str) -> str:
+        return hmac.new(self._key, f"{kind}\x1f{value}".encode(), hashlib.sha256).hexdigest()
+
+    def name(self, name: str) -> str:
+        return self._of("name", name.strip().lower())
+
+    def address(self, address: str) -> str:
+        return self._of("address", address)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 from html import escape
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -58,7 +58,8 @@ def layout(title: str, body: str, who: Who | None = None,
             f'<a href="/dashboard/volunteers">{t("volunteers", language)}</a> '
             f'<a href="/dashboard/communities">{t("communities", language)}</a> '
             f'<a href="/dashboard/inbox">{t("inbox", language)}</a> '
-            f'<a href="/dashboard/live">{t("live", language)}</a>'
+            f'<a href="/dashboard/live">{t("live", language)}</a> '
+            f'<a href="/dashboard/sessions">{t("sessions", language)}</a>'
             f'<span class="who">{escape(who.name)} ({escape(scope)})</span>'
             '<form method="post" action="/dashboard/logout" class="inline">'
             f'{csrf_field(who.csrf)}<button type="submit">{t("log_out", language)}</button>'
@@ -288,3 +289,23 @@ def _deactivate(who: Who, volunteer: Volunteer, language: Language) -> str:
         f'value="{escape(volunteer.org_slug)}"><button type="submit">'
         f"{escape(t('deactivate', language, alias=volunteer.alias))}</button></form>"
     )
+
+
+def sessions(who: Who, rows: Sequence[tuple[datetime, datetime]], zone: tzinfo,
+             language: Language) -> str:
+    """The coordinator's open sessions (started, expires), and a way to end them all."""
+    items = "".join(
+        f"<tr><td>{started.astimezone(zone):%Y-%m-%d %H:%M}</td>"
+        f"<td>{expires.astimezone(zone):%Y-%m-%d %H:%M}</td></tr>"
+        for started, expires in rows
+    )
+    body = (
+        f"<h1>{t('sessions_title', language)}</h1><p>{t('sessions_help', language)}</p>"
+        f'<table><thead><tr><th scope="col">{t("sessions_started", language)}</th>'
+        f'<th scope="col">{t("sessions_expires", language)}</th></tr></thead>'
+        f"<tbody>{items}</tbody></table>"
+        '<form method="post" action="/dashboard/sessions/end">'
+        f'{csrf_field(who.csrf)}<button type="submit">{t("sessions_end", language)}</button>'
+        "</form>"
+    )
+    return layout(t("sessions_title", language), body, who, language)

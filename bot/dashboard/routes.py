@@ -10,25 +10,30 @@ must match. Every page has its own Content Security Policy: forms may post only 
 
 from __future__ import annotations
 
+import asyncio
+import math
+import re
 import secrets
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from bot.addresses import client_address
 from bot.config import Settings
 from bot.dashboard import communities, pages, texts
-from bot.dashboard.auth import LoginLimit, verify
+from bot.dashboard.auth import LoginKeys, PasswordCheck
 from bot.dashboard.pages import Selection, Who
 from bot.webchat.session import is_secure
 from insights import calendar, compute, exports, research
 from insights.calendar import Grain
 from insights.labels import LANGUAGES, Language
 from insights.report import Report
-from storage import coordinators, handover
+from storage import coordinators, handover, login_throttle
+from storage.crypto import Keyring
 from storage.db import Database
 from storage.statistics import ALL
 from storage.types import Clock
@@ -47,6 +52,8 @@ CSP = "; ".join((
     "frame-ancestors 'none'",
 ))
 INVITE_VALID_FOR = timedelta(days=7)
+MAX_NAME, MAX_PASSWORD = 64, 1024
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32)
 
 
 @dataclass
@@ -54,8 +61,10 @@ class Dashboard:
     settings: Settings
     database_of: Callable[[web.Application], Database]
     clock: Clock
-    limit: LoginLimit
+    passwords: PasswordCheck
+    keys: LoginKeys
     catalog_of: communities.CatalogOf | None = None
+    counting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def organisations(self) -> list[str]:
@@ -87,7 +96,10 @@ def add_routes(
     *,
     catalog_of: communities.CatalogOf | None = None,
 ) -> None:
-    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit(), catalog_of)
+    app[DASHBOARD] = Dashboard(
+        settings, database_of, clock, PasswordCheck(),
+        LoginKeys(Keyring(settings.secret_key).subkey("login")), catalog_of,
+    )
     app.router.add_get("/dashboard", _protected(overview))
     app.router.add_get("/dashboard/", _protected(overview))
     for kind in EXPORTS:
@@ -99,6 +111,8 @@ def add_routes(
     app.router.add_post("/dashboard/communities/save", _protected(community_save))
     app.router.add_post("/dashboard/communities/delete", _protected(community_delete))
     app.router.add_post("/dashboard/logout", _protected(logout))
+    app.router.add_get("/dashboard/sessions", _protected(session_list))
+    app.router.add_post("/dashboard/sessions/end", _protected(end_sessions))
     app.router.add_get("/dashboard/login", login_page)
     app.router.add_post("/dashboard/login", login)
     app.router.add_get("/dashboard/static/dashboard.css", stylesheet)
@@ -149,8 +163,8 @@ def _protected(handler: Handler) -> Callable[[web.Request], Awaitable[web.Stream
 
 
 async def _who(request: web.Request) -> Who | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
+    token = request.cookies.get(COOKIE, "")
+    if not _TOKEN.fullmatch(token):  # absent, or not one we could have issued
         return None
     async with _database(request).session() as session:
         found = await coordinators.find_session(session, token, _state(request).clock())
@@ -176,39 +190,78 @@ def _login_form(request: web.Request, *, name: str = "", error: str = "",
 
 
 async def login(request: web.Request) -> web.Response:
+    """The attempt is counted (in the database) before the password is checked, and the
+    check runs in a worker thread."""
     state = _state(request)
     form = await request.post()
     name, password, token = (str(form.get(k, "")) for k in ("name", "password", "csrf"))
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(token, expected):
-        return _login_form(request, name=name, status=403,
+        return _login_form(request, name=name[:MAX_NAME], status=403,
                            error="The form had expired. Please try again.")
-    address, now = request.remote or "unknown", state.clock()
-    if state.limit.blocked(address, name, now):
-        return _login_form(request, name=name, status=429,
-                           error="Too many failed attempts. Wait a few minutes.")
+    now = state.clock()
+    name_key = state.keys.name(name)
+    address_key = state.keys.address(client_address(request))
+    keys = [(name_key, login_throttle.PER_NAME), (address_key, login_throttle.PER_ADDRESS)]
+    # One attempt's count at a time on this instance: a burst queues here, on one database
+    # connection, instead of taking the whole pool (and /healthz, chats and check-ins with
+    # it) into a storm of retried writes.
+    async with state.counting, _database(request).session() as session, session.begin():
+        wait = await login_throttle.attempt(session, keys, now)
+        coordinator = None if wait else await coordinators.by_name(session, name)
+    if wait:
+        return _too_many(request, name, wait.total_seconds())
+    known = coordinator is not None and coordinator.active
+    stored = coordinator.password_hash if coordinator is not None and known else None
+    ok = await state.passwords.verify(stored, password[:MAX_PASSWORD])
+    if ok is None:
+        return _too_many(request, name, 5.0)
+    if not ok or len(password) > MAX_PASSWORD:
+        return _login_form(request, name=name[:MAX_NAME], status=401,
+                           error="Wrong name or password.")
     async with _database(request).session() as session, session.begin():
-        coordinator = await coordinators.by_name(session, name)
-        known = coordinator is not None and coordinator.active
-        ok = verify(coordinator.password_hash if coordinator and known else None, password)
-        if coordinator is None or not ok:
-            state.limit.failed(address, name, now)
-            return _login_form(request, name=name, status=401,
+        current = await coordinators.by_name(session, name)
+        if current is None or not current.active or current.password_hash != stored:
+            return _login_form(request, name=name[:MAX_NAME], status=401,
                                error="Wrong name or password.")
-        session_token = await coordinators.open_session(
-            session, coordinator, now, SESSION_LIFETIME
-        )
-    state.limit.succeeded(name)
+        await login_throttle.succeeded(session, name_key, address_key, now)
+        session_token = await coordinators.open_session(session, current, now, SESSION_LIFETIME)
     response = web.HTTPFound("/dashboard")
     _cookie(response, request, COOKIE, session_token, int(SESSION_LIFETIME.total_seconds()))
     response.del_cookie(LOGIN_COOKIE, path="/dashboard")
     raise response
 
 
+def _too_many(request: web.Request, name: str, seconds: float) -> web.Response:
+    wait = max(1, math.ceil(seconds))
+    response = _login_form(request, name=name[:MAX_NAME], status=429,
+                           error=f"Too many attempts. Try again in {wait} seconds.")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 async def logout(request: web.Request, who: Who) -> web.StreamResponse:
     token = request.cookies.get(COOKIE, "")
     async with _database(request).session() as session, session.begin():
         await coordinators.close_session(session, token)
+    response = web.HTTPFound("/dashboard/login")
+    response.del_cookie(COOKIE, path="/dashboard")
+    raise response
+
+
+async def session_list(request: web.Request, who: Who) -> web.StreamResponse:
+    state = _state(request)
+    async with _database(request).session() as session:
+        rows = await coordinators.open_sessions(session, state.clock(), who.name)
+    shown = [(row.created_at, row.expires_at) for _, row in rows]
+    return _html(pages.sessions(who, shown, state.settings.service.zone,
+                                _language(request)))
+
+
+async def end_sessions(request: web.Request, who: Who) -> web.StreamResponse:
+    """Log out everywhere: every session of this coordinator, this one too."""
+    async with _database(request).session() as session, session.begin():
+        await coordinators.end_sessions(session, who.name)
     response = web.HTTPFound("/dashboard/login")
     response.del_cookie(COOKIE, path="/dashboard")
     raise response
@@ -250,7 +303,10 @@ def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
         org = ALL
     default = Selection(calendar.default_year(_today(request)), "month", org, language)
     grain, year = query.get("per", default.grain), query.get("year", str(default.year))
-    if grain not in calendar.GRAINS or not year.isdigit() or int(year) not in _years(request):
+    # ASCII digits only, and few of them: "²" is a digit to isdigit(), and int() refuses
+    # numbers of thousands of digits.
+    plain_year = year.isascii() and year.isdigit() and len(year) <= 4
+    if grain not in calendar.GRAINS or not plain_year or int(year) not in _years(request):
         return default, texts.t("bad_selection", language)
     if {"from", "to", "granularity"} & set(query):
         # An old link with a range of days: such reports no longer exist.

@@ -9,6 +9,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "overview": ("Overblik", "Overview"),
     "volunteers": ("Frivillige", "Volunteers"),
     "log_out": ("Log ud", "Log out"),
+    "sessions": ("Sessioner", "Sessions"),
+    "sessions_title": ("Dine sessioner", "Your sessions"),
+    "sessions_help": (
+        "Alle browsere, hvor du er logget ind. En ny adgangskode, en ny rolle eller en "
+        "deaktivering afslutter dem alle.",
+        "Every browser where you are logged in. A new password, a new role or a "
+        "deactivation ends them all."),
+    "sessions_started": ("Startet", "Started"),
+    "sessions_expires": ("Udløber", "Expires"),
+    "sessions_end": ("Log ud overalt", "Log out everywhere"),
     "dashboard": ("snakkes for koordinatorer", "snakkes dashboard"),
     "all_orgs": ("alle organisationer", "all organisations"),
     "year": ("År", "Year"),

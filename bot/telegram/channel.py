@@ -130,7 +130,9 @@ class TelegramChannel:
         self.state = "stopped"
 
     def secret_matches(self, header: str | None) -> bool:
-        return hmac.compare_digest((header or "").encode(), self.webhook_secret.encode())
+        # A header aiohttp could not decode holds surrogates: compared as the bytes it was.
+        given = (header or "").encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self.webhook_secret.encode())
 
     async def process_webhook(self, payload: dict[str, Any], wait: float = 50.0) -> bool:
         """Queue one webhook update and wait until it is handled; False when handling failed,
@@ -242,6 +244,7 @@ class TelegramChannel:
             "update failed: %s [%s]",
             type(error).__name__ if error else "unknown",
             correlation_id(),
+            exc_info=(type(error), error, error.__traceback__) if error else None,
         )
         self._settle(update, ok=False)
 

@@ -30,6 +30,7 @@ from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
 from bot.notify import Announcer
 from bot.webchat.limits import WebLimits
+from bot.webchat.session import Tokens
 from dialogues.content import LANGUAGES
 from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
 from storage import participants, webchat
@@ -44,6 +45,7 @@ CLOSE_ERASED = 4000  # the session was erased: the page shows so and does not re
 CLOSE_NO_SESSION = 4401  # no valid cookie: the page asks for a new session, then reconnects
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _MAX_ACKS = 200
+_MAX_SEQ = 2**63  # a row id; anything larger is not one (and overflows the database)
 
 
 class FrameError(ValueError):
@@ -99,6 +101,7 @@ class WebChannel:
         if announcer is not None:
             announcer.listeners.append(self._heard)
         self._keys: dict[str, str] = {}  # pseudonym -> session key, for sockets held here
+        self.tokens = Tokens(core.keyring.subkeys("web/session"))
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
         self.per_session = TokenBuckets(self.limits.message_per_session)
@@ -210,7 +213,7 @@ class WebChannel:
         except FrameError:
             await conn.send({"type": "error", "id": frame_id, "code": "bad_frame"})
         except Exception as error:
-            log.error("web frame failed: %s [%s]", type(error).__name__, correlation_id())
+            log.exception("web frame failed: %s [%s]", type(error).__name__, correlation_id())
             # Not acked: the browser keeps the message and resends it on reconnect.
             await conn.send({"type": "error", "id": frame_id, "code": "failed"})
 
@@ -354,7 +357,7 @@ async def _close(conns: list[Connection], code: int, reason: str) -> None:
 def _parse(data: str) -> dict[str, Any]:
     try:
         frame = json.loads(data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested thousands deep
         raise FrameError("json") from None
     if not isinstance(frame, dict) or not isinstance(frame.get("type"), str):
         raise FrameError("shape")
@@ -380,7 +383,8 @@ def _seqs(frame: dict[str, Any]) -> list[int]:
     if (
         not isinstance(value, list)
         or len(value) > _MAX_ACKS
-        or not all(isinstance(s, int) and not isinstance(s, bool) for s in value)
+        or not all(isinstance(s, int) and not isinstance(s, bool) and 0 < s < _MAX_SEQ
+                   for s in value)
     ):
         raise FrameError("seqs")
     return value

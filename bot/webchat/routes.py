@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
+from bot.addresses import client_address
 from bot.webchat import session
 from bot.webchat.channel import CLOSE_NO_SESSION, MAX_FRAME_BYTES, WebChannel
 from dialogues.content import LANGUAGES
@@ -88,9 +89,9 @@ async def page(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-store"},
     )
-    if session.token_of(request) is None:
+    if channel.tokens.of(request) is None:
         _limit_new_sessions(channel, request)
-        session.set_cookie(response, request, session.new_token())
+        session.set_cookie(response, request, channel.tokens.new())
     return response
 
 
@@ -109,14 +110,14 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
     channel = _channel(request)
     if not _same_origin(request):
         raise web.HTTPForbidden
-    ip = request.remote or "unknown"
+    ip = client_address(request)
     if channel.connects.take(ip) > 0:
         raise web.HTTPTooManyRequests
     ws = web.WebSocketResponse(
         timeout=_CLOSE_TIMEOUT, max_msg_size=MAX_FRAME_BYTES, heartbeat=_HEARTBEAT, compress=False
     )
     await ws.prepare(request)
-    token = session.token_of(request)
+    token = channel.tokens.of(request)
     if token is None:  # a browser cannot read a refused handshake; a close code it can
         await ws.close(code=CLOSE_NO_SESSION, message=b"no session")
         return ws
@@ -130,9 +131,9 @@ async def new_session(request: web.Request) -> web.Response:
     channel = _channel(request)
     _check_form_origin(request)
     response = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
-    if session.token_of(request) is None:
+    if channel.tokens.of(request) is None:
         _limit_new_sessions(channel, request)
-        session.set_cookie(response, request, session.new_token())
+        session.set_cookie(response, request, channel.tokens.new())
     return response
 
 
@@ -141,7 +142,7 @@ async def erase(request: web.Request) -> web.Response:
     confirmation), and the cookie goes too."""
     channel = _channel(request)
     _check_form_origin(request)
-    token = session.token_of(request)
+    token = channel.tokens.of(request)
     if token is not None:
         await channel.erase(session.session_key(token))
     response = web.json_response({"ok": True}, headers={"Cache-Control": "no-store"})
@@ -187,7 +188,7 @@ def _check_form_origin(request: web.Request) -> None:
 
 
 def _limit_new_sessions(channel: WebChannel, request: web.Request) -> None:
-    wait = channel.new_sessions.take(request.remote or "unknown")
+    wait = channel.new_sessions.take(client_address(request))
     if wait > 0:
         raise web.HTTPTooManyRequests(headers={"Retry-After": str(int(wait) + 1)})
 

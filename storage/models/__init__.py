@@ -4,7 +4,7 @@ from storage.models.base import Base
 from storage.models.checkins import Checkin
 from storage.models.communities import CommunityEntry
 from storage.models.console import CannedResponse, ConsoleSession, InboxItem, ReadAlong
-from storage.models.coordinators import Coordinator, DashboardSession
+from storage.models.coordinators import Coordinator, DashboardSession, LoginThrottle
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.outbox import InboxUpdate, OutboxMessage, TelegramBudget, TelegramSend
@@ -30,6 +30,7 @@ __all__ = [
     "InboxItem",
     "InboxUpdate",
     "Invite",
+    "LoginThrottle",
     "Measurement",
     "MeasurementScore",
     "OutboxMessage",

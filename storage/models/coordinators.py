@@ -39,3 +39,16 @@ class DashboardSession(Base):
     csrf_token: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Log-in attempts per key (a keyed hash of a name or of an address; never the name or
+    the address itself), counted before the password is checked. `not_before` is when the
+    next attempt may be checked: exponential back-off, not a lock-out."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    not_before: Mapped[datetime]
+    updated_at: Mapped[datetime] = mapped_column(index=True)

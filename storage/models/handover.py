@@ -5,18 +5,19 @@ A volunteer is a participant too (their Telegram address is sealed like everyone
 /forget or deleting the participant removes the volunteer). A handover belongs to the young
 person (ON DELETE CASCADE) and outlives the volunteer (ON DELETE SET NULL). Message text
 lives only in `relay_messages`, deleted when the conversation ends unless the deployment
-keeps it for a while ([privacy] message_retention_hours).
+keeps it for a while ([privacy] message_retention_hours); it and the notes are sealed at
+rest with the secret key (SealedText).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
-from storage.types import utcnow
+from storage.types import SealedText, utcnow
 
 OPEN_STATUSES = "('draft', 'waiting', 'active')"
 
@@ -93,8 +94,8 @@ class Handover(Base):
     channel: Mapped[str] = mapped_column(String(16))
     crisis: Mapped[bool] = mapped_column(default=False)
     writing_note: Mapped[bool] = mapped_column(default=False)
-    note: Mapped[str | None] = mapped_column(Text)
-    handback_note: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(SealedText("handovers.note"))
+    handback_note: Mapped[str | None] = mapped_column(SealedText("handovers.handback_note"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     requested_at: Mapped[datetime | None]  # first joined the queue: the order of service
     waiting_since: Mapped[datetime | None]  # this wait (after a hand-back: since then)
@@ -121,5 +122,5 @@ class RelayMessage(Base):
         ForeignKey("handovers.id", ondelete="CASCADE"), index=True
     )
     sender: Mapped[str] = mapped_column(String(10))  # young | volunteer
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("relay_messages.text"))
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -3,7 +3,8 @@
 The web has no push: a message for a person in the web chat (a reply, a check-in, a
 volunteer's words) is stored here first and sent to any open socket. Its id is the
 sequence number the browser acknowledges; the row, text and all, is deleted on that ack
-or with the participant (/forget, "erase everything").
+or with the participant (/forget, "erase everything"), or when it has waited longer than
+the retention allows; the text is sealed at rest (SealedText).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Text
+from sqlalchemy import JSON, ForeignKey
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base
-from storage.types import utcnow
+from storage.types import SealedText, utcnow
 
 
 class WebchatMessage(Base):
@@ -28,7 +29,7 @@ class WebchatMessage(Base):
     participant_id: Mapped[int] = mapped_column(
         ForeignKey("participants.id", ondelete="CASCADE"), index=True
     )
-    text: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(SealedText("webchat_messages.text"))
     # Rows of buttons: [[{"label": ..., "data": ...}, ...], ...]
     choices: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -54,7 +54,7 @@ async def test_the_page_hands_out_one_anonymous_session_cookie(snakkes: Snakkes)
         assert response.content_type == "text/html"
         assert response.headers["Cache-Control"] == "no-store"
         cookie = response.cookies["snakkes_session"]
-        assert re.fullmatch(r"[A-Za-z0-9_-]{43}", cookie.value)
+        assert re.fullmatch(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}", cookie.value)
         assert cookie["httponly"] is True
         assert cookie["samesite"] == "Strict"
         assert cookie["path"] == "/"
@@ -68,6 +68,32 @@ async def test_the_page_hands_out_one_anonymous_session_cookie(snakkes: Snakkes)
     ):
         assert behind_tls.cookies["snakkes_session"]["secure"] is True
         assert "max-age=31536000" in behind_tls.headers["Strict-Transport-Security"]
+
+
+async def test_a_token_the_server_did_not_issue_is_replaced(snakkes: Snakkes) -> None:
+    """Session fixation: a made-up cookie of the right shape (or an issued one with its tag
+    changed) is neither used nor kept; the page gets a fresh one, a socket is refused."""
+    made_up = ["x" * 43, "Q" * 43 + "." + "Q" * 43]
+    async with WebClient(snakkes.url) as issued:
+        await issued.open_page()
+        body, _, tag = issued.token.partition(".")
+    made_up.append(f"{body}.{'A' if tag[:1] != 'A' else 'B'}{tag[1:]}")
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        for token in made_up:
+            cookie = {"Cookie": f"snakkes_session={token}"}
+            async with http.get(snakkes.url + "/", headers=cookie) as page:
+                assert "snakkes_session" in page.cookies, f"{token!r} was kept"
+                fresh = page.cookies["snakkes_session"].value
+                assert fresh != token
+                assert re.fullmatch(r"[A-Za-z0-9_-]{43}\.[A-Za-z0-9_-]{43}", fresh)
+            async with http.post(snakkes.url + "/session",
+                                 headers={**cookie, "X-Snakkes": "1"}) as renewed:
+                assert renewed.cookies["snakkes_session"].value not in ("", token)
+            async with http.ws_connect(snakkes.url + "/ws", headers=cookie) as ws:
+                closed = await ws.receive(timeout=5)
+                assert closed.type is aiohttp.WSMsgType.CLOSE
+                assert closed.data == CLOSE_NO_SESSION
+    assert await _count(snakkes, Participant) == 0
 
 
 async def test_every_response_has_the_security_headers(snakkes: Snakkes) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +23,9 @@ from storage.db import Database
 from storage.models import Base
 from tests.e2e.helpers import outbox_settled
 
-CHROMIUM = Path("/usr/bin/chromium")
+# Debian's Chromium; SNAKKES_TEST_CHROMIUM points elsewhere (or at nothing, to see what a
+# machine without it does).
+CHROMIUM = Path(os.environ.get("SNAKKES_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
