@@ -122,6 +122,15 @@ class CheckinsSettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    classifier: str = "on"  # "on": the embedding model must load; "off": the lexicon alone
+
+    @property
+    def classifier_on(self) -> bool:
+        return self.classifier == "on"
+
+
+@dataclass(frozen=True)
 class HandoverSettings:
     wait_timeout_minutes: int = 10
     idle_ask_minutes: int = 30
@@ -144,6 +153,7 @@ class Settings:
     source: str = "defaults"
     checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
 
     @property
     def secret_key(self) -> bytes:
@@ -160,6 +170,7 @@ _SECTIONS: dict[str, type] = {
     "dialogues": DialoguesSettings,
     "checkins": CheckinsSettings,
     "handover": HandoverSettings,
+    "safety": SafetySettings,
 }
 
 
@@ -390,6 +401,8 @@ def _validate(settings: Settings) -> None:
     _validate_dialogues(settings)
     _validate_checkins(settings)
     _validate_handover(settings)
+    if settings.safety.classifier not in ("on", "off"):
+        raise ConfigError(f"{settings.source}: [safety] classifier must be \"on\" or \"off\"")
 
 
 def _validate_service(settings: Settings) -> None:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from dialogues.content import LANGUAGES
 from dialogues.conversation import AfterCommit, Conversation
 from dialogues.messages import Inbound, Kind, Outbound
+from dialogues.understanding import Meaning
 from storage import participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
@@ -64,7 +65,8 @@ class Core:
         return base if base in LANGUAGES else self.default_language
 
     async def handle(self, envelope: Envelope) -> Handled:
-        handled, after_commit = await self._handle(envelope)
+        meaning = await self.understand(envelope)
+        handled, after_commit = await self._handle(envelope, meaning)
         for work in after_commit:
             try:
                 await work()
@@ -74,7 +76,18 @@ class Core:
                 log.error("after-commit work failed: %s", type(error).__name__)
         return handled
 
-    async def _handle(self, envelope: Envelope) -> tuple[Handled, list[AfterCommit]]:
+    async def understand(self, envelope: Envelope) -> Meaning | None:
+        """The safety net (and the embedding) on the text, before the transaction opens:
+        the model runs in a thread while no database connection is held."""
+        inbound = envelope.inbound
+        if inbound.kind is Kind.CHOICE or not inbound.text.strip():
+            return None
+        key = self.keyring.pseudonym(envelope.channel, envelope.user_key)
+        return await self.conversation.safety.understand(key, inbound.text)
+
+    async def _handle(
+        self, envelope: Envelope, meaning: Meaning | None = None
+    ) -> tuple[Handled, list[AfterCommit]]:
         async with self.database.session() as session, session.begin():
             if envelope.update_key is not None and not await updates.claim(
                 session, envelope.channel, envelope.update_key
@@ -97,7 +110,7 @@ class Core:
                 return Handled(replies=[self.conversation.stale(language)]), []
             participant = arrival.participant
             turn = await self.conversation.handle(
-                session, arrival, envelope.inbound, channel=envelope.channel
+                session, arrival, envelope.inbound, channel=envelope.channel, meaning=meaning
             )
             handled = Handled(replies=turn.replies, pseudonym=participant.pseudonym)
             return handled, turn.after_commit
