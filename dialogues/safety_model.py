@@ -18,7 +18,7 @@ import zlib
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -88,42 +88,75 @@ class Screen:
 
 
 @dataclass(frozen=True)
-class SafetyModel:
-    """The screen, the head over embeddings, and the head's two thresholds."""
+class Head:
+    """A small neural network over the standardised embedding: one hidden layer of ReLU
+    units, then softmax into none / ambiguous / clear."""
 
-    screen: Screen
-    head_weights: FloatArray  # (384, 3): none, ambiguous, clear
-    head_bias: FloatArray  # (3,)
-    clear_threshold: float  # P(clear) at or above: clear
-    risk_threshold: float  # P(ambiguous) + P(clear) at or above: at least ambiguous
+    mean: FloatArray  # (384,)
+    scale: FloatArray  # (384,)
+    hidden_weights: FloatArray  # (384, H)
+    hidden_bias: FloatArray  # (H,)
+    out_weights: FloatArray  # (H, 3)
+    out_bias: FloatArray  # (3,)
 
     def probabilities(self, vectors: FloatArray) -> FloatArray:
-        logits = vectors @ self.head_weights + self.head_bias
+        x = (vectors - self.mean) / self.scale
+        hidden = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0)
+        logits = hidden @ self.out_weights + self.out_bias
         logits -= logits.max(axis=-1, keepdims=True)
         exp = np.exp(logits)
         result: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
         return result
 
-    def level(self, vector: FloatArray) -> Level:
-        p = self.probabilities(vector.reshape(1, -1))[0]
+    def arrays(self) -> dict[str, FloatArray]:
+        return {f"head_{name}": getattr(self, name) for name in _HEAD_FIELDS}
+
+
+_HEAD_FIELDS: Final = (
+    "mean", "scale", "hidden_weights", "hidden_bias", "out_weights", "out_bias"
+)
+
+
+@dataclass(frozen=True)
+class SafetyModel:
+    """The screen, the head over embeddings, and the thresholds chosen by cross-validation."""
+
+    screen: Screen
+    head: Head
+    clear_threshold: float  # P(clear) at or above: clear
+    risk_threshold: float  # P(ambiguous) + P(clear) at or above: at least ambiguous
+    # A lexicon hit on a text the head finds ordinary with P(none) at or above this is an
+    # idiom the lexicon's guards missed ("this waiting is killing me"); 1.0 never overrules.
+    veto_threshold: float = 1.0
+
+    def probabilities(self, vectors: FloatArray) -> FloatArray:
+        return self.head.probabilities(vectors)
+
+    def level_of(self, p: FloatArray) -> Level:
         if p[Level.CLEAR] >= self.clear_threshold:
             return Level.CLEAR
         if p[Level.CLEAR] + p[Level.AMBIGUOUS] >= self.risk_threshold:
             return Level.AMBIGUOUS
         return Level.NONE
 
+    def level(self, vector: FloatArray) -> Level:
+        return self.level_of(self.probabilities(vector.reshape(1, -1))[0])
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            name: value.astype(np.float16) for name, value in self.head.arrays().items()
+        }
         with path.open("wb") as file:
             np.savez_compressed(
                 file,
                 screen_weights=self.screen.weights.astype(np.float16),
                 screen_bias=np.float32(self.screen.bias),
                 screen_threshold=np.float32(self.screen.threshold),
-                head_weights=self.head_weights.astype(np.float32),
-                head_bias=self.head_bias.astype(np.float32),
                 clear_threshold=np.float32(self.clear_threshold),
                 risk_threshold=np.float32(self.risk_threshold),
+                veto_threshold=np.float32(self.veto_threshold),
+                **arrays,
             )
 
     @classmethod
@@ -136,16 +169,17 @@ class SafetyModel:
                     float(data["screen_bias"]),
                     float(data["screen_threshold"]),
                 )
+                head = Head(*(data[f"head_{name}"].astype(np.float32) for name in _HEAD_FIELDS))
                 model = cls(
                     screen,
-                    data["head_weights"].astype(np.float32),
-                    data["head_bias"].astype(np.float32),
+                    head,
                     float(data["clear_threshold"]),
                     float(data["risk_threshold"]),
+                    float(data["veto_threshold"]),
                 )
-        except (OSError, KeyError, ValueError) as error:
+        except (OSError, KeyError, ValueError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"
             raise ValueError(f"{path}: not a safety head ({problem})") from None
-        if screen.weights.shape != (BUCKETS,) or model.head_weights.shape[1] != len(Level):
+        if screen.weights.shape != (BUCKETS,) or head.out_weights.shape[1] != len(Level):
             raise ValueError(f"{path}: the safety head has the wrong shape; retrain it")
         return model

@@ -6,9 +6,12 @@ then fits on everything and writes ``head.npz``. The thresholds are chosen on th
 alone: never on the held-out set (``tests/data/safety_heldout.yaml``), which only reports.
 
 Threshold rule (out-of-fold predictions, lexicon included, as the service runs):
-- the head's pair (P(clear), P(ambiguous)+P(clear)) maximises clear risk answered as clear,
-  then ambiguous distress flagged at all, subject to false alarms of at most 3 % on
-  ordinary talk and 6 % on idioms (below the issue's 5 % and 10 %, for margin);
+- the head's pair (P(clear), P(ambiguous)+P(clear)) maximises the sum of clear risk
+  answered as clear and ambiguous distress flagged at all, subject to false alarms of at
+  most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for margin);
+- a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
+  lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
+  the lexicon caught;
 - the screen's threshold lets through every risky message the rest of the net catches,
   with a margin (0.8 times the lowest such score).
 """
@@ -27,16 +30,17 @@ import yaml
 
 from dialogues.embedding import Embedder
 from dialogues.safety import CrisisNet
-from dialogues.safety_model import BUCKETS, Level, SafetyModel, Screen, features
+from dialogues.safety_model import BUCKETS, Head, Level, SafetyModel, Screen, features
 
 __all__ = ["CORPUS_DIR", "Example", "evaluate", "load_examples", "train"]
 
 CORPUS_DIR: Final = Path(__file__).resolve().parent / "data" / "safety"
 SEED: Final = 20261201
 FOLDS: Final = 5
-ORDINARY_BUDGET: Final = 0.03
-IDIOM_BUDGET: Final = 0.06
+ORDINARY_BUDGET: Final = 0.04
+IDIOM_BUDGET: Final = 0.08
 SCREEN_MARGIN: Final = 0.8
+VETO_LOSS: Final = 0.01
 LANGS: Final = ("da", "en", "mixed")
 Array = npt.NDArray[Any]
 
@@ -145,31 +149,47 @@ def _screen_scores(weights: Array, bias: float, texts: Sequence[str]) -> Array:
     return 1 / (1 + np.exp(-(_Sparse.of(texts).dot(weights) + bias)))
 
 
-def _fit_head(vectors: Array, levels: npt.NDArray[np.int64]) -> tuple[Array, Array]:
-    k, d = len(Level), vectors.shape[1]
+HIDDEN: Final = 256
+
+
+def _fit_head(vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300) -> Head:
+    """One hidden layer of ReLU units over standardised embeddings; class-balanced
+    cross-entropy, L2, full-batch Adam; fixed seed. (A linear head reached only about
+    55 % of clear risk at 5 % false alarms out of fold; this one about 73 %.)"""
+    rng = np.random.default_rng(SEED)
+    mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
+    x = (vectors - mean) / scale
+    k, d = len(Level), x.shape[1]
+    params = [
+        rng.normal(0, np.sqrt(2 / d), (d, HIDDEN)),
+        np.zeros(HIDDEN),
+        rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)),
+        np.zeros(k),
+    ]
+    moments = [np.zeros_like(p) for p in params]
+    squares = [np.zeros_like(p) for p in params]
     onehot = np.eye(k)[levels]
     counts = np.bincount(levels, minlength=k).astype(np.float64)
-    weight = (1 / (k * np.maximum(counts, 1)))[levels]
-
-    def gradient(theta: Array) -> Array:
-        w, b = theta[: d * k].reshape(d, k), theta[d * k :]
-        logits = vectors @ w + b
+    weight = (1 / (k * np.maximum(counts, 1)))[levels][:, None]
+    rate, l2 = 0.003, 1e-3
+    for step in range(1, steps + 1):
+        w1, b1, w2, b2 = params
+        hidden = np.maximum(x @ w1 + b1, 0)
+        logits = hidden @ w2 + b2
         logits -= logits.max(axis=1, keepdims=True)
         p = np.exp(logits)
         p /= p.sum(axis=1, keepdims=True)
-        error = (p - onehot) * weight[:, None]
-        return np.concatenate([(vectors.T @ error + 1e-4 * w).ravel(), error.sum(axis=0)])
-
-    theta = _adam(gradient, d * k + k, 600, 0.05)
-    return theta[: d * k].reshape(d, k), theta[d * k :]
-
-
-def _softmax(vectors: Array, w: Array, b: Array) -> Array:
-    logits = vectors @ w + b
-    logits -= logits.max(axis=1, keepdims=True)
-    p: Array = np.exp(logits)
-    result: Array = p / p.sum(axis=1, keepdims=True)
-    return result
+        error = (p - onehot) * weight
+        back = (error @ w2.T) * (hidden > 0)
+        grads = [x.T @ back + l2 * w1, back.sum(0), hidden.T @ error + l2 * w2, error.sum(0)]
+        for i, g in enumerate(grads):
+            moments[i] = 0.9 * moments[i] + 0.1 * g
+            squares[i] = 0.999 * squares[i] + 0.001 * g * g
+            params[i] = params[i] - rate * (moments[i] / (1 - 0.9**step)) / (
+                np.sqrt(squares[i] / (1 - 0.999**step)) + 1e-8
+            )
+    f32 = [np.asarray(p, dtype=np.float32) for p in params]
+    return Head(mean.astype(np.float32), scale.astype(np.float32), *f32)
 
 
 # -- choosing thresholds ----------------------------------------------------------------------
@@ -189,15 +209,33 @@ def _folds(examples: Sequence[Example]) -> npt.NDArray[np.int64]:
     return fold
 
 
+def _choose_veto(levels: Array, probs: Array, lexicon: npt.NDArray[np.bool_]) -> float:
+    """The lowest P(none) at which a lexicon hit is overruled ("ventetiden dræber mig")
+    while losing at most VETO_LOSS of the clear risk the lexicon caught (out of fold);
+    1.0 (never) if nothing fits."""
+    clear_hits = lexicon & (levels == Level.CLEAR)
+    allowed = int(VETO_LOSS * clear_hits.sum())
+    best = 1.0
+    for t in sorted(set(np.round(probs[lexicon, Level.NONE], 4)), reverse=True):
+        if t < 0.5:
+            break
+        if int((clear_hits & (probs[:, Level.NONE] >= t)).sum()) > allowed:
+            break
+        best = float(t)
+    return best
+
+
 def _choose_head_thresholds(
     examples: Sequence[Example], probs: Array, lexicon: npt.NDArray[np.bool_]
 ) -> tuple[float, float]:
+    """`lexicon` here is the lexicon's hits after the veto."""
     levels = np.array([e.level for e in examples])
     idiom = np.array([e.idiom for e in examples])
     ordinary = (levels == Level.NONE) & ~idiom
     clear, ambiguous = levels == Level.CLEAR, levels == Level.AMBIGUOUS
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
-    grid = np.round(np.arange(0.05, 0.991, 0.01), 2)
+    grid = np.unique(np.round(np.quantile(probs[:, 1:].sum(axis=1)[levels == Level.NONE],
+                                          np.linspace(0.5, 1.0, 101)), 4))
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
     idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, idiom) + 0.01)
@@ -209,9 +247,8 @@ def _choose_head_thresholds(
             alarms = _rate(flagged, ordinary), _rate(flagged, idiom)
             if alarms[0] > ordinary_budget or alarms[1] > idiom_budget:
                 continue
-            score = (
-                _rate(as_clear, clear), _rate(flagged, ambiguous), -sum(alarms), t_clear, t_risk
-            )
+            recall = _rate(as_clear, clear) + _rate(flagged, ambiguous)
+            score = (recall, _rate(as_clear, clear), -sum(alarms), t_clear, t_risk)
             if best is None or score[:3] > best[:3]:
                 best = score
     if best is None:
@@ -247,28 +284,30 @@ def train(
     oof_screen = np.zeros(len(examples))
     for k in range(FOLDS):
         train_, test = fold != k, fold == k
-        w, b = _fit_head(vectors[train_], levels[train_])
-        oof_probs[test] = _softmax(vectors[test], w, b)
+        oof_probs[test] = _fit_head(vectors[train_], levels[train_]).probabilities(vectors[test])
         sw, sb = _fit_screen(_pick(texts, train_), risky[train_])
         oof_screen[test] = _screen_scores(sw, sb, _pick(texts, test))
         log(f"fold {k + 1}/{FOLDS} done")
-    t_clear, t_risk = _choose_head_thresholds(examples, oof_probs, lexicon_hits)
-    caught = risky & ~lexicon_hits & (
+    veto = _choose_veto(levels, oof_probs, lexicon_hits)
+    kept = lexicon_hits & (oof_probs[:, Level.NONE] < veto)
+    t_clear, t_risk = _choose_head_thresholds(examples, oof_probs, kept)
+    caught = risky & ~kept & (
         (oof_probs[:, Level.CLEAR] >= t_clear)
         | (oof_probs[:, Level.CLEAR] + oof_probs[:, Level.AMBIGUOUS] >= t_risk)
     )
     screen_threshold = float(SCREEN_MARGIN * oof_screen[caught].min()) if caught.any() else 0.0
     passed = float((oof_screen >= screen_threshold)[~risky].mean()) if (~risky).any() else 0.0
-    w, b = _fit_head(vectors, levels)
     sw, sb = _fit_screen(texts, risky)
     model = SafetyModel(
         Screen(sw.astype(np.float32), sb, screen_threshold),
-        w.astype(np.float32), b.astype(np.float32), t_clear, t_risk,
+        _fit_head(vectors, levels), t_clear, t_risk, veto,
     )
-    oof_levels = _levels_from(oof_probs, oof_screen, lexicon_hits, model)
+    oof_levels = _levels_from(oof_probs, oof_screen, kept, model)
     lines = [
         f"thresholds (cross-validated): P(clear) >= {t_clear:.2f}; "
-        f"P(ambiguous)+P(clear) >= {t_risk:.2f}; screen >= {screen_threshold:.4f}",
+        f"P(ambiguous)+P(clear) >= {t_risk:.2f}; screen >= {screen_threshold:.4f}; "
+        f"lexicon overruled at P(none) >= {veto:.3f} "
+        f"({int((lexicon_hits & ~kept).sum())} of {int(lexicon_hits.sum())} corpus hits)",
         f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of fold)",
         "out-of-fold figures on the training corpus (lexicon, screen and head together):",
         evaluate(examples, oof_levels),

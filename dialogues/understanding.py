@@ -145,12 +145,15 @@ class SafetyNet:
     def judge(self, text: str) -> tuple[Verdict, Vector | None]:
         """One text on its own, blocking (the model runs in the calling thread)."""
         hit = self.lexicon.check(text)
-        if hit is not None:
-            return Verdict(Level.CLEAR, "lexicon", hit.category), None
-        if self.model is None or self.pool is None or not self.model.screen.passes(text):
+        if self.model is None or self.pool is None:
+            return (Verdict(Level.CLEAR, "lexicon", hit.category) if hit else NONE), None
+        if hit is None and not self.model.screen.passes(text):
             return NONE, None
         vector = self.pool.embedder.embed([text])[0]
-        level = self.model.level(vector)
+        p = self.model.probabilities(vector.reshape(1, -1))[0]
+        if hit is not None and p[Level.NONE] < self.model.veto_threshold:
+            return Verdict(Level.CLEAR, "lexicon", hit.category), vector
+        level = self.model.level_of(p)
         return (Verdict(level, "model", level.label) if level else NONE), vector
 
     async def understand(self, key: str, text: str) -> Meaning:
