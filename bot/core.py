@@ -82,6 +82,10 @@ class Core:
         inbound = envelope.inbound
         if inbound.kind is Kind.CHOICE or not inbound.text.strip():
             return None
+        if inbound.kind is Kind.COMMAND:
+            # A command's argument is a code or a deep-link payload: the lexicon reads it,
+            # the model (which guesses at random strings) does not.
+            return self.conversation.safety.plain(inbound.text)
         key = self.keyring.pseudonym(envelope.channel, envelope.user_key)
         return await self.conversation.safety.understand(key, inbound.text)
 

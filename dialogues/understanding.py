@@ -28,6 +28,7 @@ from typing import Final
 from dialogues.embedding import EmbeddingPool, Vector
 from dialogues.safety import CrisisNet
 from dialogues.safety_model import Level, SafetyModel
+from dialogues.text import normalize
 from storage.types import utcnow
 
 __all__ = ["Context", "Level", "Meaning", "SafetyNet", "Verdict"]
@@ -154,6 +155,11 @@ class SafetyNet:
         if hit is not None and p[Level.NONE] < self.model.veto_threshold:
             return Verdict(Level.CLEAR, "lexicon", hit.category), vector
         level = self.model.level_of(p)
+        if level is Level.AMBIGUOUS and len(normalize(text).split()) <= 1:
+            # One word is too little to ask about suicide over: the corpus has no ambiguous
+            # one-word message, and names ("Maane") came out ambiguous. Context still
+            # joins it with the person's next or last words.
+            level = Level.NONE
         return (Verdict(level, "model", level.label) if level else NONE), vector
 
     async def understand(self, key: str, text: str) -> Meaning:

@@ -137,4 +137,9 @@ class _Handover:
         return row is not None and row.status == store.ACTIVE
 
     async def is_volunteer(self, turn: Turn) -> bool:
-        return turn.involvement.volunteer and await self.desk.active_volunteer(turn) is not None
+        """An active volunteer, or one typing their alias while joining: the words are not
+        about themselves (an alias such as "Maane" once read as distress)."""
+        if not turn.involvement.volunteer:
+            return False
+        volunteer = await self.desk.volunteer(turn)
+        return volunteer is not None and (volunteer.active or volunteer.awaiting == "alias")
