@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import logging
 import threading
+import unicodedata
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Final
+
+import numpy as np
 
 from dialogues.embedding import EmbeddingPool, Vector
 from dialogues.safety import CrisisNet
@@ -36,6 +39,48 @@ __all__ = ["Context", "Level", "Meaning", "SafetyNet", "Verdict"]
 log = logging.getLogger(__name__)
 
 _CONTEXT_CHARS: Final = 500  # of each earlier text, joined with the new one
+_CHUNK_CHARS: Final = 200
+_EDGE_CHUNKS: Final = 3
+
+
+def _chunks(text: str) -> list[str]:
+    """The model's cost grows faster than the length (500 characters cost 20 times what 100
+    do): a long text is read in pieces of about _CHUNK_CHARS at word boundaries, the first
+    and last _EDGE_CHUNKS of them (the lexicon reads it all)."""
+    if len(text) <= _CHUNK_CHARS:
+        return [text]
+    pieces: list[str] = []
+    current = ""
+    words = [
+        long_word[i : i + _CHUNK_CHARS]
+        for long_word in text.split()
+        for i in range(0, len(long_word), _CHUNK_CHARS)
+    ]
+    for word in words:
+        if current and len(current) + 1 + len(word) > _CHUNK_CHARS:
+            pieces.append(current)
+            current = ""
+        current = f"{current} {word}" if current else word
+    if current:
+        pieces.append(current)
+    if len(pieces) > 2 * _EDGE_CHUNKS:
+        pieces = pieces[:_EDGE_CHUNKS] + pieces[-_EDGE_CHUNKS:]
+    return pieces or [text[:_CHUNK_CHARS]]
+
+
+def _unit(vector: Vector) -> Vector:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
+
+
+def _too_little(text: str) -> bool:
+    """At most one word with letters and no emoji or symbol ("Maane", "blah 14", "ok 2"):
+    too little for the model, which came out sure of risk on such texts; the lexicon
+    ("kms") and the context (the person's next or last words) still read them. In the
+    corpus only "kms" and "💊💊💊 tonight" are risky and this short."""
+    words = [word for word in normalize(text).split() if any(c.isalpha() for c in word)]
+    symbols = any(unicodedata.category(c) == "So" for c in text)
+    return len(words) <= 1 and not symbols
 
 
 @dataclass(frozen=True)
@@ -150,15 +195,14 @@ class SafetyNet:
             return (Verdict(Level.CLEAR, "lexicon", hit.category) if hit else NONE), None
         if hit is None and not self.model.screen.passes(text):
             return NONE, None
-        vector = self.pool.embedder.embed([text])[0]
-        p = self.model.probabilities(vector.reshape(1, -1))[0]
+        vectors = self.pool.embedder.embed(_chunks(text))
+        every = self.model.probabilities(vectors)
+        p = every[int(np.argmax(every[:, Level.AMBIGUOUS] + every[:, Level.CLEAR]))]
+        vector = vectors[0] if len(vectors) == 1 else _unit(vectors.mean(axis=0))
         if hit is not None and p[Level.NONE] < self.model.veto_threshold:
             return Verdict(Level.CLEAR, "lexicon", hit.category), vector
         level = self.model.level_of(p)
-        if level is Level.AMBIGUOUS and len(normalize(text).split()) <= 1:
-            # One word is too little to ask about suicide over: the corpus has no ambiguous
-            # one-word message, and names ("Maane") came out ambiguous. Context still
-            # joins it with the person's next or last words.
+        if level and _too_little(text):
             level = Level.NONE
         return (Verdict(level, "model", level.label) if level else NONE), vector
 
@@ -173,7 +217,13 @@ class SafetyNet:
         earlier = self.context.recent(key, now)
         if earlier and verdict.level is not Level.CLEAR:
             joined = " ".join([*(said.text for said in earlier), text])
-            together, _ = await self._judge(joined)
+            # A new text too short for the model adds too little for it to judge the whole
+            # again ("blah 24" after "blah 23"): the lexicon reads the whole ("jeg vil bare"
+            # + "dø").
+            if _too_little(text):
+                together = self.plain(joined).verdict
+            else:
+                together, _ = await self._judge(joined)
             before = max([verdict.level, *(said.level for said in earlier)])
             if together.level > before:
                 meaning.verdict = Verdict(

@@ -54,7 +54,9 @@ async def test_run_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path) -
     )
     try:
         health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        assert health == {"status": "ok", "database": True, "telegram": "disabled"}
+        assert health == {
+            "status": "ok", "database": True, "telegram": "disabled", "safety_classifier": "on"
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
