@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import random
 import sys
 import time
@@ -36,6 +37,9 @@ TEXTS = (
     "nej tak",
     "what can you do?",
 )
+# SNAKKES_BENCH_VARIED=1: every text made unique (a number appended), so the safety net's
+# cache of short texts cannot answer and the embedding model runs as for real people.
+VARIED = os.environ.get("SNAKKES_BENCH_VARIED") == "1"
 COMMANDS = ("/start", "/menu", "/privacy")  # not /help: that is the sentinel
 SENTINEL_REPLIES = (
     "Jeg er en bot, der er her for at snakke om ensomhed",
@@ -90,7 +94,10 @@ class Players:
         elif roll < 0.45:
             self.double.send_command(person, self.random.choice(COMMANDS))
         else:
-            self.double.send_text(person, self.random.choice(TEXTS))
+            text = self.random.choice(TEXTS)
+            if VARIED:
+                text = f"{text} {self.random.randrange(1_000_000)}"
+            self.double.send_text(person, text)
 
 
 async def main() -> None:

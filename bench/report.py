@@ -63,6 +63,10 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "peak_rss_mb",
         ],
     ),
+    "safety_net.json": (
+        "Safety net: CPU per message on one core (bench/safety_net.py)",
+        ["mix", "messages", "cpu_ms_p50", "cpu_ms_p99", "cpu_ms_mean", "share_to_model"],
+    ),
     "checkin_burst.json": (
         "Check-in burst",
         [

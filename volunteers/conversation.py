@@ -9,7 +9,8 @@
 - An interceptor (after the safety net, before everything else) for typed text of people
   in a handover: the note, the relay, the volunteer's console.
 - A crisis listener, and volunteers exempted from the safety net's answer: their words are
-  about someone else, and must reach them.
+  about someone else, and must reach them. A young person in a conversation with a
+  volunteer gets no bot talk from the net: the listener alerts the volunteer instead.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def register(
     conversation.intercept(feature.intercept)
     conversation.on_crisis(relay.on_crisis)
     conversation.exempt_from_safety(feature.is_volunteer)
+    conversation.human_present(feature.young_with_volunteer)
     conversation.entry_point("checkin.offer")
 
 
@@ -127,5 +129,17 @@ class _Handover:
         else:
             await self.young.end(turn)
 
+    async def young_with_volunteer(self, turn: Turn) -> bool:
+        """A young person in a conversation with a volunteer: the bot stays out of it."""
+        if not turn.involvement.open_handover:
+            return False
+        row = await store.open_for(turn.session, turn.participant.id)
+        return row is not None and row.status == store.ACTIVE
+
     async def is_volunteer(self, turn: Turn) -> bool:
-        return turn.involvement.volunteer and await self.desk.active_volunteer(turn) is not None
+        """An active volunteer, or one typing their alias while joining: the words are not
+        about themselves (an alias such as "Maane" once read as distress)."""
+        if not turn.involvement.volunteer:
+            return False
+        volunteer = await self.desk.volunteer(turn)
+        return volunteer is not None and (volunteer.active or volunteer.awaiting == "alias")

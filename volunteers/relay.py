@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dialogues.conversation import Turn
 from dialogues.messages import MAX_TEXT, Choice, Kind, Outbound, rows
-from dialogues.safety import CrisisHit
+from dialogues.safety_model import Level
+from dialogues.understanding import Verdict
 from storage import handover as store
 from storage.models import Handover, Volunteer
 from volunteers import lifecycle
@@ -59,24 +60,32 @@ class Relay:
         messages = self._framed(volunteer.alias or "", text, language, ())
         self.desk.post(turn, [(row.participant_id, message) for message in messages])
 
-    async def on_crisis(self, turn: Turn, hit: CrisisHit) -> None:
-        """The safety net fired on someone's message (they already have its answer): alert
-        their volunteer and pass the words on, or move them to the front of the queue."""
+    async def on_crisis(self, turn: Turn, verdict: Verdict) -> None:
+        """The safety net found risk in someone's words. In a conversation with a volunteer
+        the bot says nothing to the young person: the volunteer is alerted (crisis lines and
+        a suggested direct question) and gets the words. Waiting with clear risk: to the
+        front of the queue (they already have the crisis answer)."""
         row = await store.open_for(turn.session, turn.participant.id)
         if row is None:
             return
-        row.crisis = True
+        clear = verdict.level is Level.CLEAR
+        row.crisis = row.crisis or clear
         posts: list[Post] = []
         if row.status == store.ACTIVE:
             volunteer = await turn.session.get(Volunteer, row.volunteer_id or 0)
             if volunteer is not None:
                 language = await lifecycle.language_of(turn.session, volunteer.participant_id)
                 alert = self.wording.say(
-                    "volunteer_crisis_alert", language, name=self.wording.name(row, language)
+                    "volunteer_crisis_alert" if clear else "volunteer_distress_alert",
+                    language,
+                    name=self.wording.name(row, language),
+                    crisis_lines=self.wording.lines(language),
                 )
                 posts.append((volunteer.participant_id, alert))
-                posts += await self._young_words(turn, row, volunteer, turn.inbound.text.strip())
-        elif row.status == store.WAITING:
+                text = turn.inbound.text.strip()
+                if text:
+                    posts += await self._young_words(turn, row, volunteer, text)
+        elif row.status == store.WAITING and clear:
             posts = await lifecycle.notify_waiting(
                 turn.session, self.wording, self.desk.policy, row, turn.now
             )

@@ -134,9 +134,10 @@ class WebDesk:
     def _alert(self, row: Handover, language: str) -> str:
         if not row.crisis:
             return ""
-        alert = self.wording.get("volunteer_crisis_alert", language,
-                                 name=self.wording.name(row, language))
-        return f"{alert}\n{self.wording.lines(language)}"
+        return self.wording.get(
+            "volunteer_crisis_alert", language,
+            name=self.wording.name(row, language), crisis_lines=self.wording.lines(language),
+        )
 
     # -- on duty -------------------------------------------------------------------------
     def set_available(self, volunteer: Volunteer, available: bool, now: datetime) -> None:

@@ -28,18 +28,20 @@ _MEDIA_FIELDS = (
 
 
 def inbound_of(update: Update) -> Inbound | None:
-    """Our inbound message for a private-chat update, or None for updates we ignore."""
+    """Our inbound message for a private-chat update, or None for updates we ignore.
+    Captions and edited texts are carried too: the safety net reads every text."""
     if update.callback_query is not None:
         return Inbound(Kind.CHOICE, data=update.callback_query.data or "")
     if update.edited_message is not None:
-        return Inbound(Kind.EDITED)
+        edited = update.edited_message
+        return Inbound(Kind.EDITED, text=edited.text or edited.caption or "")
     message = update.message
     if message is None:
         return None
     if message.text is not None:
         return Inbound.from_text(message.text)
     kind = media_kind(message)
-    return Inbound(Kind.MEDIA, data=kind) if kind else None
+    return Inbound(Kind.MEDIA, text=message.caption or "", data=kind) if kind else None
 
 
 def media_kind(message: Message) -> str | None:

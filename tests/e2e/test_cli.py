@@ -54,7 +54,9 @@ async def test_run_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path) -
     )
     try:
         health = await _wait_for_health(f"http://127.0.0.1:{port}/healthz")
-        assert health == {"status": "ok", "database": True, "telegram": "disabled"}
+        assert health == {
+            "status": "ok", "database": True, "telegram": "disabled", "safety_classifier": "on"
+        }
     finally:
         process.send_signal(signal.SIGTERM)
         _, stderr = await asyncio.wait_for(process.communicate(), 20)
@@ -73,3 +75,31 @@ async def _wait_for_health(url: str) -> object:
             except aiohttp.ClientConnectionError:
                 await asyncio.sleep(0.05)
     raise AssertionError("snakkes run did not answer /healthz")
+
+
+def test_run_stops_with_a_clear_error_when_the_safety_model_cannot_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "head.npz"
+    broken.write_bytes(b"not a model")
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f'[service]\ndata_dir = "{tmp_path}"\n'
+        f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path}/db.sqlite"\n'
+        f'[safety]\nhead_file = "{broken}"\n',
+        encoding="utf-8",
+    )
+    assert main(["--config", str(config), "run"]) == 2
+    error = capsys.readouterr().err
+    assert "the safety net's classifier cannot start" in error
+    assert 'classifier = "off"' in error
+    assert not (tmp_path / "db.sqlite").exists()  # stopped before anything started
+
+
+def test_an_unknown_classifier_setting_is_a_config_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text('[safety]\nclassifier = "maybe"\n', encoding="utf-8")
+    assert main(["--config", str(config), "run"]) == 2
+    assert '[safety] classifier must be "on" or "off"' in capsys.readouterr().err

