@@ -55,7 +55,8 @@ async def test_nothing_is_left_after_the_volunteer_ends(service: Snakkes) -> Non
             await next_web_message(chat, "er her nu")
             await console.state(lambda s: bool(s["talks"]))
             assert console.lines(row) == []  # a new start: the earlier text is not shown
-            assert scan(database_file(service), markers)  # the scan does see live text
+            # Sealed at rest: not even the live conversation's words are on disk in clear.
+            assert scan(database_file(service), markers) == []
             await console.move({"type": "end", "id": row})
             await next_web_message(chat, "Hvordan var samtalen")
         await no_markers(service, markers)
