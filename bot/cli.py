@@ -19,6 +19,7 @@ from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.service import build_conversation
 from dialogues.flows import FlowError
+from dialogues.understanding import CACHE_FILE
 from storage import handover, migrate
 from storage.db import Database
 from storage.types import utcnow
@@ -36,7 +37,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("run", help="migrate the database and run the service")
     commands.add_parser("migrate", help="bring the database schema up to date")
     dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
-    dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
+    dialogues.add_argument(
+        "action",
+        choices=["check", "embed"],
+        help="check: validate every flow; embed: rebuild the example phrases' vector file",
+    )
     _volunteer_commands(commands)
     admin_cli.add_commands(commands)
     args = parser.parse_args(argv)
@@ -50,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(_migrate(settings))
         return 0
     if args.command == "dialogues":
-        return _check_dialogues(settings)
+        return _dialogues(settings, args.action)
     if args.command == "volunteers":
         return asyncio.run(_volunteers(settings, args))
     if args.command in admin_cli.COMMANDS:
@@ -73,6 +78,10 @@ async def _migrate(settings: Settings) -> None:
     log.info("database schema is up to date")
 
 
+def _dialogues(settings: Settings, action: str) -> int:
+    return _embed_dialogues(settings) if action == "embed" else _check_dialogues(settings)
+
+
 def _check_dialogues(settings: Settings) -> int:
     try:
         library = build_conversation(settings).engine.library
@@ -82,6 +91,12 @@ def _check_dialogues(settings: Settings) -> int:
         print(f"snakkes: {len(error.problems)} problem(s) in the dialogue flows", file=sys.stderr)
         return 1
     print(f"dialogues ok: {len(library.nodes)} nodes")
+    return 0
+
+
+def _embed_dialogues(settings: Settings) -> int:
+    count = build_conversation(settings).listener.save_vectors()
+    print(f"example phrases embedded: {count} ({CACHE_FILE.name})")
     return 0
 
 

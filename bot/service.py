@@ -25,6 +25,7 @@ from dialogues.conversation import Conversation, DialogueSettings
 from dialogues.messages import Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Directory
 from dialogues.safety import CrisisNet
+from dialogues.understanding import E5Embedder
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
@@ -208,6 +209,7 @@ def build_conversation(
     conversation = Conversation(
         texts or Texts.default(), CrisisNet.default(), dialogue_settings(settings), clock=clock
     )
+    conversation.understand_with(E5Embedder())
     checkin_dialogue.register(
         conversation, checkin_rules(settings), on_planned=on_checkin_planned
     )

@@ -207,6 +207,15 @@ class YoungSide:
             place=place, estimate=self.wording.estimate(wait, turn.language),
         )
 
+    async def still_waiting(self, turn: Turn, row: Handover) -> None:
+        """Typed text while in the queue: where they are, that nothing is needed, and a
+        word for what they said when a feeling shows."""
+        turn.heard = "queue_status"
+        feeling = turn.conversation.listener.feeling(turn)
+        place = await self._place(turn, row, "handover_waiting_reply")
+        text = f"{feeling}\n\n{place.text}" if feeling else place.text
+        turn.replies.append(Outbound(text, place.choices))
+
     async def _cancel(self, turn: Turn, row: Handover | None) -> bool:
         if row is not None and row.status == store.DRAFT:
             await lifecycle.leave_queue(turn.session, row, turn.now)
