@@ -1,7 +1,8 @@
 """The handover in the conversation, registered in one place.
 
-- Commands: /volunteer CODE, /available, /away, /next (volunteers; not in the public
-  menu), /end (either side).
+- Commands: /frivillig CODE, /klar, /pause, /naeste (volunteers; not in the public
+  menu), /afslut (either side); the English /volunteer, /available, /away, /next and /end
+  are aliases.
 - Buttons: "vq" (the young person's steps to and in the queue), "vf" (their feedback),
   "vo" (joining as a volunteer), "vt" (taking someone), "vc" (a volunteer's controls in a
   conversation), "vd" (the debrief).
@@ -48,11 +49,16 @@ def register(
     young = YoungSide(desk)
     feature = _Handover(desk, relay, console, young)
 
-    conversation.command("volunteer", console.join, public=False)
-    conversation.command("available", console.available, public=False)
-    conversation.command("away", console.away, public=False)
-    conversation.command("next", console.next, public=False)
-    conversation.command("end", feature.end, public=False)
+    # Danish first, as the texts name them; the English names stay as aliases.
+    for danish, english, handler in (
+        ("frivillig", "volunteer", console.join),
+        ("klar", "available", console.available),
+        ("pause", "away", console.away),
+        ("naeste", "next", console.next),
+        ("afslut", "end", feature.end),
+    ):
+        conversation.command(danish, handler, public=False)
+        conversation.command(english, handler, public=False)
     conversation.choices("vq", young.choice)
     conversation.choices("vf", young.feedback)
     conversation.choices("vo", console.onboarding)
