@@ -175,7 +175,7 @@ async def test_a_volunteer_hands_someone_back_with_a_note_for_the_next(
     assert double.messages_to(maria)[-1] == done  # no notice to the one who handed back
 
     [taken] = await tap(double, jonas, notice, "vt:take:")
-    assert "Note fra den forrige frivillige: «Vil gerne tale om sin nye skole»" in taken.text
+    assert "Note fra den forrige frivillige: »Vil gerne tale om sin nye skole«" in taken.text
     [connected] = await double.wait_for_messages(ada)
     assert "Jonas fra Eksempelforeningen" in connected.text
     double.send_text(ada, "hej Jonas")
