@@ -19,6 +19,7 @@ queue) as for flow buttons, and no answer ever takes them away.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -212,6 +213,7 @@ class Listener:
         if node is not None and node.understand == "topics":
             yield _Heard(topic=self._topic(words))
         yield _Heard(button=self._keyword_button(view, words))
+        yield _Heard(button=_clock_button(view, text))
         if not answering or len(words) <= ANSWER_WORDS:
             yield _Heard(intent=_first(self._after, words))
         if not answering or SWITCH.match(words):
@@ -474,6 +476,29 @@ class Listener:
                 seen.add(button.data)
                 buttons.append(Choice(button.label, button.data))
         return rows(*buttons)
+
+
+def _clock_button(view: list[Button], text: str) -> Button | None:
+    """A time of day typed at the check-in's time question ("kl. 19", "7pm", "08:30")
+    picks the slot it falls in."""
+    slots = {b.data.rsplit(":", 1)[-1]: b for b in view if b.data.startswith("ci:s:")}
+    found = _CLOCK.search(text.casefold()) if slots else None
+    if found is None:
+        return None
+    hour = int(found.group("hour") or found.group("hour2") or found.group("hour3"))
+    if found.group("half") in ("pm", "p.m.") and hour < 12:
+        hour += 12
+    if hour > 23:
+        return None
+    slot = "morning" if 4 <= hour < 12 else "afternoon" if 12 <= hour < 17 else "evening"
+    return slots.get(slot)
+
+
+_CLOCK = re.compile(
+    r"(?:\b(?:kl|klokken|at|around|omkring|ved)\.?\s*(?P<hour>\d{1,2})(?:[:.]\d{2})?"
+    r"|\b(?P<hour2>\d{1,2})(?:[:.]\d{2})?\s*(?P<half>am|pm|a\.m\.|p\.m\.)"
+    r"|\b(?P<hour3>\d{1,2})[:.]\d{2}\b)"
+)
 
 
 def _first(intents: Sequence[GlobalIntent], words: list[str]) -> GlobalIntent | None:
