@@ -19,7 +19,7 @@ from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.service import build_conversation
 from dialogues.flows import FlowError
-from dialogues.understanding import CACHE_FILE
+from dialogues.semantic import CACHE_FILE
 from storage import handover, migrate
 from storage.db import Database
 from storage.types import utcnow

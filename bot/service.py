@@ -25,7 +25,7 @@ from dialogues.conversation import Conversation, DialogueSettings
 from dialogues.messages import Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Directory
 from dialogues.safety import CrisisNet
-from dialogues.understanding import E5Embedder
+from dialogues.semantic import E5Embedder
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner

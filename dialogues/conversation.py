@@ -25,7 +25,7 @@ from dialogues.listening import Listener
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
 from dialogues.resources import CrisisLine, Directory, crisis_text
 from dialogues.safety import CrisisHit, CrisisNet
-from dialogues.understanding import Embedder, Vector
+from dialogues.semantic import Embedder, Vector
 from storage import conversations, events, participants
 from storage.models import ConversationState, Participant, PendingErasure
 from storage.participants import NOT_INVOLVED, Arrival, Involvement

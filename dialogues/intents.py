@@ -29,6 +29,7 @@ class GlobalIntent:
     before: bool  # checked before the keywords of the buttons in view
     short: int  # keywords count only in messages of at most this many words (0: any)
     reported: str  # the name it is counted and tested under (`as:`, else its own)
+    prefer: tuple[str, ...] = ()  # buttons (by id) pressed instead, when one is in view
 
     def fits(self, words: list[str]) -> bool:
         return (not self.short or len(words) <= self.short) and self.keywords.match(words)
@@ -112,6 +113,7 @@ def _intent(name: str, spec: dict[str, Any]) -> GlobalIntent:
         before=bool(spec.get("before", False)),
         short=int(spec.get("short", 0)),
         reported=str(spec.get("as", name)),
+        prefer=tuple(str(b) for b in spec.get("prefer") or ()),
     )
 
 

@@ -5,7 +5,7 @@ One pass, most specific first, each step keeping the person's place:
 2. the node's own intents, then the global intents that must come before buttons
    ("er du en bot?", privacy, advice, help), then topics where the node asks for them first;
 3. a button in view by its keywords; the other global intents; a topic by name;
-4. by meaning (sentence embeddings, dialogues/understanding.py), only when the keywords
+4. by meaning (sentence embeddings, dialogues/semantic.py), only when the keywords
    found nothing: sure → as above; unsure → one clarifying question with the likely
    buttons;
 5. the node's free text (an answer to an open question), acknowledged by a short
@@ -18,6 +18,7 @@ queue) as for flow buttons, and no answer ever takes them away.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -28,8 +29,7 @@ from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
 from dialogues.intents import GlobalIntent, Listening, Text
 from dialogues.matching import Keywords, words_of
 from dialogues.messages import Choice, Inbound, Kind, Outbound, rows
-from dialogues.text import fold
-from dialogues.understanding import (
+from dialogues.semantic import (
     LISTEN,
     Embedder,
     Prototypes,
@@ -39,6 +39,7 @@ from dialogues.understanding import (
     VectorCache,
     read,
 )
+from dialogues.text import fold, fold_word
 
 if TYPE_CHECKING:
     from dialogues.conversation import Turn
@@ -57,7 +58,8 @@ SWITCH = Keywords.compile(
         "i stedet", "istedet", "hellere snakke om", "hellere tale om", "kan vi snakke om",
         "kan vi tale om", "vil snakke om", "vil gerne snakke om", "noget andet",
         "instead", "rather talk about", "can we talk about", "want to talk about",
-        "something else",
+        "something else", "hvad med", "lad os snakke om", "snakke om", "tale om",
+        "what about", "talk about", "let's talk about", "lets talk about",
     ]
 )
 WAITING = "waiting"  # the label of "about the wait in the queue"
@@ -155,6 +157,12 @@ class Listener:
         self._cache.save(phrases)
         return len(set(phrases))
 
+    @property
+    def prototypes(self) -> Prototypes:
+        if self._prototypes is None:
+            raise RuntimeError("no pass by meaning: no embedder, or warm() was not called")
+        return self._prototypes
+
     # -- the buttons in view -------------------------------------------------------------
     def view(self, turn: Turn, node: Node | None) -> list[Button]:
         stored = turn.state.answers.get(VIEW)
@@ -189,11 +197,12 @@ class Listener:
         view = self.view(turn, node)
         answering = node is not None and node.understand == "answer"
         wide = not answering or SWITCH.match(words)  # topics and meaning in full
-        found = next((h for h in self._by_keywords(node, view, text, words) if h), None)
+        today = turn.now.weekday()
+        found = next((h for h in self._by_keywords(node, view, text, words, today) if h), None)
         if found is not None:
             await self._do(turn, found, view)
             return
-        vector = self._vector(turn, text)
+        vector = await self._vector(turn, text)
         if vector is not None and (wide or len(words) <= ANSWER_WORDS):
             reading = self._read(vector, view, topics=wide)
             if await self._act(turn, reading, view):
@@ -201,7 +210,7 @@ class Listener:
         await self._listen(turn, node, words, view, vector, answering=answering)
 
     def _by_keywords(
-        self, node: Node | None, view: list[Button], text: str, words: list[str]
+        self, node: Node | None, view: list[Button], text: str, words: list[str], today: int
     ) -> Iterator[_Heard]:
         """The keyword pass, most specific first; lazily, so it stops at the first find."""
         answering = node is not None and node.understand == "answer"
@@ -214,7 +223,8 @@ class Listener:
             yield _Heard(topic=self._topic(words))
         yield _Heard(button=self._keyword_button(view, words))
         yield _Heard(button=_clock_button(view, text))
-        if not answering or len(words) <= ANSWER_WORDS:
+        yield _Heard(button=_weekday_button(view, words, today))
+        if not answering or len(words) <= ANSWER_WORDS or text.rstrip().endswith("?"):
             yield _Heard(intent=_first(self._after, words))
         if not answering or SWITCH.match(words):
             yield _Heard(topic=self._topic(words))
@@ -230,27 +240,28 @@ class Listener:
             turn.heard = f"node:{found.goto}"
             await turn.goto(found.goto)
 
-    def would_handle(self, turn: Turn) -> bool:
-        """Whether typed text names a button in view, a global intent or a topic (a
-        feature that answers other text itself, like the queue, lets these through)."""
-        words = words_of(turn.inbound.text)
-        view = self.view(turn, turn.conversation.engine.current(turn))
-        if _named(view, turn.inbound.text, words) or self._exact_words(view, words):
+    async def would_handle(self, turn: Turn) -> bool:
+        """Whether typed text names a button in view, a global intent or a topic, by the
+        same passes as `hear` (a feature that answers other text itself, like the queue,
+        lets these through)."""
+        text = turn.inbound.text
+        words = words_of(text)
+        node = turn.conversation.engine.current(turn)
+        view = self.view(turn, node)
+        keywords = self._by_keywords(node, view, text, words, turn.now.weekday())
+        if any(keywords):
             return True
-        if self._keyword_button(view, words) or self._topic(words):
-            return True
-        if _first(self.listening.intents, words) is not None:
-            return True
-        vector = self._vector(turn, turn.inbound.text)
+        vector = await self._vector(turn, text)
         if vector is None:
             return False
-        allowed = [WAITING, *(f"intent:{i.name}" for i in self.listening.intents)]
-        return self._read_labels(vector, allowed).label not in (None, WAITING)
+        reading = self._read(vector, view, topics=True, extra=(WAITING,))
+        return reading.label not in (None, WAITING)
 
-    def feeling(self, turn: Turn) -> str:
+    async def feeling(self, turn: Turn) -> str:
         """A short reflection of the feeling in typed text, or "" when none shows."""
         words = words_of(turn.inbound.text)
-        return self._reflection(turn, words, self._vector(turn, turn.inbound.text), plain=False)
+        vector = await self._vector(turn, turn.inbound.text)
+        return self._reflection(turn, words, vector, plain=False)
 
     async def _act(self, turn: Turn, reading: Reading, view: list[Button]) -> bool:
         if reading.label is not None:
@@ -331,6 +342,10 @@ class Listener:
         await self._intent(turn, intent, self.view(turn, node))
 
     async def _intent(self, turn: Turn, intent: GlobalIntent, view: list[Button]) -> None:
+        preferred = [b for b in view if self._button_id(b) in intent.prefer]
+        if preferred:
+            await self._press(turn, preferred[0])
+            return
         turn.heard = f"intent:{intent.reported}"
         if intent.goto is not None or intent.answer is None:
             await turn.goto(intent.goto or MENU)
@@ -394,27 +409,27 @@ class Listener:
         choice = self._flow_choice(data)
         return self._topic_by_id(choice.id) if choice else None
 
-    def _vector(self, turn: Turn, text: str) -> Vector | None:
-        if self._prototypes is None or self.embedder is None:
+    async def _vector(self, turn: Turn, text: str) -> Vector | None:
+        """The message's embedding: computed at most once per message, and only when the
+        keywords found nothing (off the event loop)."""
+        if self._prototypes is None or self.embedder is None or not text.strip():
             return None
         if turn.vector is None:
-            turn.vector = self.embedder.embed([text])[0]
+            embedded = await asyncio.to_thread(self.embedder.embed, [text])
+            turn.vector = embedded[0]
         return turn.vector
 
-    def _read(self, vector: Vector, view: list[Button], *, topics: bool) -> Reading:
+    def _read(
+        self, vector: Vector, view: list[Button], *, topics: bool, extra: Sequence[str] = ()
+    ) -> Reading:
         if self._prototypes is None:
             return Reading()
         scores = self._prototypes.scores(vector)
-        allowed = [f"intent:{i.name}" for i in self.listening.intents]
+        allowed = [*extra, *(f"intent:{i.name}" for i in self.listening.intents)]
         if topics:
             allowed += [f"topic:{t.id}" for t in self.topics]
         allowed += [label for b in view if (label := self._label_of(b)) is not None]
         return read(scores, allowed, self.thresholds)
-
-    def _read_labels(self, vector: Vector, allowed: list[str]) -> Reading:
-        if self._prototypes is None:
-            return Reading()
-        return read(self._prototypes.scores(vector), allowed, self.thresholds)
 
     def _label_of(self, button: Button) -> str | None:
         if self._flow_choice(button.data) is not None:
@@ -478,6 +493,30 @@ class Listener:
         return rows(*buttons)
 
 
+def _weekday_button(view: list[Button], words: list[str], today: int) -> Button | None:
+    """A day of the week typed at the check-in's day question ("på fredag") picks the
+    nearest offer: tomorrow, in 3 days or in a week."""
+    whens = {b.data.split(":")[2]: b for b in view if b.data.startswith("ci:w:")}
+    day = next((_WEEKDAYS[w] for w in words if w in _WEEKDAYS), None) if whens else None
+    if day is None:
+        return None
+    ahead = (day - today) % 7 or 7
+    code = "t" if ahead == 1 else "3" if ahead <= 4 else "7"
+    return whens.get(code)
+
+
+_WEEKDAY_NAMES = (
+    ("mandag", "man", "monday", "mon"),
+    ("tirsdag", "tirs", "tuesday", "tue", "tues"),
+    ("onsdag", "ons", "wednesday", "wed"),
+    ("torsdag", "tors", "thursday", "thu", "thurs"),
+    ("fredag", "fre", "friday", "fri"),
+    ("lordag", "lor", "saturday", "sat", "weekend", "weekenden"),
+    ("sondag", "son", "sunday", "sun"),
+)
+_WEEKDAYS = {fold_word(name): day for day, names in enumerate(_WEEKDAY_NAMES) for name in names}
+
+
 def _clock_button(view: list[Button], text: str) -> Button | None:
     """A time of day typed at the check-in's time question ("kl. 19", "7pm", "08:30")
     picks the slot it falls in."""
@@ -486,8 +525,9 @@ def _clock_button(view: list[Button], text: str) -> Button | None:
     if found is None:
         return None
     hour = int(found.group("hour") or found.group("hour2") or found.group("hour3"))
-    if found.group("half") in ("pm", "p.m.") and hour < 12:
-        hour += 12
+    half = found.group("half")
+    if (half in ("pm", "p.m.") and hour < 12) or (half is None and 1 <= hour <= 6):
+        hour += 12  # nobody plans a chat for four at night: "kl. 4" is 16
     if hour > 23:
         return None
     slot = "morning" if 4 <= hour < 12 else "afternoon" if 12 <= hour < 17 else "evening"

@@ -107,19 +107,19 @@ class _Handover:
         if row is not None and row.status == store.ACTIVE:
             await self.relay.to_volunteer(turn, row)
             return True
-        if row is not None and row.status == store.WAITING and self._about_waiting(turn):
+        if row is not None and row.status == store.WAITING and await self._about_waiting(turn):
             await self.young.still_waiting(turn, row)
             return True
         return False
 
     @staticmethod
-    def _about_waiting(turn: Turn) -> bool:
+    async def _about_waiting(turn: Turn) -> bool:
         """Typed text while waiting that is not a button, an intent or a topic: most
         likely about the wait ("er der nogen snart?"), answered with the place in the queue."""
         text = turn.inbound.text
         if turn.inbound.kind is not Kind.TEXT or not text.strip() or len(text) > MAX_TEXT:
             return False
-        return not turn.conversation.listener.would_handle(turn)
+        return not await turn.conversation.listener.would_handle(turn)
 
     async def _before_erasure(self, turn: Turn) -> None:
         """A confirmed /forget takes the handover with it (ON DELETE CASCADE): first the

@@ -222,7 +222,7 @@ class YoungSide:
         """Typed text while in the queue: where they are, that nothing is needed, and a
         word for what they said when a feeling shows."""
         turn.heard = "queue_status"
-        feeling = turn.conversation.listener.feeling(turn)
+        feeling = await turn.conversation.listener.feeling(turn)
         place = await self._place(turn, row, "handover_waiting_reply")
         text = f"{feeling}\n\n{place.text}" if feeling else place.text
         turn.replies.append(Outbound(text, place.choices))

@@ -14,7 +14,7 @@ from bot.config import load_settings
 from bot.service import build_conversation
 from dialogues import intents, measure
 from dialogues.matching import Keywords, words_of
-from dialogues.understanding import LISTEN, Prototypes, Thresholds, VectorCache, read
+from dialogues.semantic import LISTEN, Prototypes, Thresholds, VectorCache, read
 from tests.e2e.conversation_world import Case
 
 

