@@ -106,9 +106,6 @@ class Listener:
         self._cache: VectorCache | None = None
 
     # -- start-up ------------------------------------------------------------------------
-    def gotos(self) -> set[str]:
-        return {intent.goto for intent in self.listening.intents if intent.goto}
-
     def examples(self) -> dict[str, list[str]]:
         """Example phrases per label, for the pass by meaning."""
         found: dict[str, list[str]] = {

