@@ -9,16 +9,20 @@ import sys
 from datetime import date
 from typing import Any
 
-from bot import report
 from bot.config import Settings
 from bot.dashboard.auth import hash_password
-from storage import coordinators, migrate, statistics
+from insights import compute, exports, research
+from insights.calendar import GRAINS, Grain, default_year
+from insights.labels import LANGUAGES, Language
+from insights.report import Report
+from storage import coordinators, migrate
 from storage.db import Database
-from storage.statistics import ALL, GRANULARITIES, Periods
+from storage.statistics import ALL
 from storage.types import utcnow
 
 COMMANDS = ("coordinators", "stats")
-FORMATS = {"table": report.to_text, "csv": report.to_csv, "json": report.to_json}
+FORMATS = {"table": exports.to_text, "csv": exports.to_csv, "json": exports.to_json,
+           "research": research.to_csv}
 
 
 def add_commands(commands: Any) -> None:
@@ -32,14 +36,15 @@ def add_commands(commands: Any) -> None:
                      help="read the password from the first line of standard input")
     actions.add_parser("list", help="name, organisation, admin, last log-in")
     stats = commands.add_parser("stats", help="anonymised statistics (small counts as <5)")
-    stats.add_argument("--from", dest="first", required=True, type=date.fromisoformat,
-                       help="first day, YYYY-MM-DD")
-    stats.add_argument("--to", dest="last", required=True, type=date.fromisoformat,
-                       help="last day, YYYY-MM-DD (included)")
+    stats.add_argument("--year", type=int, help="a calendar year (default: this year once "
+                       "a month of it has ended); only whole periods that have ended are shown")
     stats.add_argument("--org", help="one organisation's view (default: all)")
-    stats.add_argument("--per", choices=GRANULARITIES, default="month",
-                       help="columns per day, week or month (default month)")
-    stats.add_argument("--format", choices=tuple(FORMATS), default="table")
+    stats.add_argument("--per", choices=GRAINS, default="month",
+                       help="columns per ISO week, month or quarter (default month)")
+    stats.add_argument("--format", choices=(*FORMATS, "xlsx"), default="table",
+                       help="xlsx is written to standard output as bytes; research: the "
+                       "long form described in docs/research-export.md")
+    stats.add_argument("--lang", choices=LANGUAGES, default="da", help="da (default) or en")
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
@@ -51,15 +56,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     if args.command == "stats":
-        try:
-            periods = Periods.of(args.first, args.last, args.per, settings.service.zone)
-        except ValueError as error:
-            print(f"snakkes: {error}", file=sys.stderr)
-            return 2
-        built = asyncio.run(_stats(settings, periods, org or ALL, slugs))
-        output = FORMATS[args.format](built)
-        print(output, end="" if output.endswith("\n") else "\n")
-        return 0
+        return _run_stats(settings, args, org or ALL, slugs)
     if args.action == "list":
         for line in asyncio.run(_list(settings)):
             print(line)
@@ -76,17 +73,35 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_stats(settings: Settings, args: argparse.Namespace, scope: str, slugs: list[str]
+               ) -> int:
+        today = utcnow().astimezone(settings.service.zone).date()
+        year = args.year if args.year is not None else default_year(today)
+        if not 2000 <= year <= today.year:
+            print(f"snakkes: no statistics for {year}", file=sys.stderr)
+            return 2
+        built = asyncio.run(_stats(settings, year, today, scope, slugs,
+                                   grain=args.per, language=args.lang))
+        if args.format == "xlsx":
+            sys.stdout.buffer.write(exports.to_xlsx(built))
+            return 0
+        output = FORMATS[args.format](built)
+        print(output, end="" if output.endswith("\n") else "\n")
+        return 0
+
+
 async def _stats(
-    settings: Settings, periods: Periods, scope: str, slugs: list[str]
-) -> report.Report:
+    settings: Settings, year: int, today: date, scope: str, slugs: list[str], *,
+    grain: Grain, language: Language,
+) -> Report:
     database = Database(settings.database.url)
     try:
         await migrate.upgrade(database)
         async with database.session() as session:
-            figures = await statistics.compute(session, periods)
+            return await compute.report(session, year, settings.service.zone, today, slugs,
+                                        grain=grain, scope=scope, language=language)
     finally:
         await database.close()
-    return report.build(figures, slugs, scope)
 
 
 async def _add(settings: Settings, name: str, org: str, hashed: str, *, admin: bool) -> None:

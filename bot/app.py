@@ -40,7 +40,8 @@ def init_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_post(WEBHOOK_PATH, telegram_webhook)
     webchat.add_routes(app, lambda app: app[SERVICE].web if SERVICE in app else None)
-    dashboard.add_routes(app, settings, lambda app: app[SERVICE].database, clock)
+    dashboard.add_routes(app, settings, lambda app: app[SERVICE].database, clock,
+                         catalog_of=lambda app: app[SERVICE].catalog)
     return app
 
 

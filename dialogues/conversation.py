@@ -23,7 +23,7 @@ from dialogues.engine import Action, FlowEngine, Placeholder
 from dialogues.listening import NAMESPACE as LISTENING
 from dialogues.listening import Listener
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
-from dialogues.resources import CrisisLine, Directory, crisis_text
+from dialogues.resources import Catalog, CrisisLine, Directory, crisis_text
 from dialogues.safety import CrisisHit, CrisisNet
 from dialogues.semantic import Embedder, Vector
 from storage import conversations, events, participants
@@ -42,7 +42,7 @@ WELCOME_BACK = "menu.welcome_back"
 @dataclass(frozen=True)
 class DialogueSettings:
     crisis_lines: Sequence[CrisisLine]
-    directory: Directory
+    directory: Directory | Catalog
     flood_limit_per_minute: int = 20
     idle_restart: timedelta = timedelta(hours=24)
 
@@ -353,7 +353,10 @@ class Conversation:
 
     def _communities(self, turn: Turn) -> str:
         answers = turn.state.answers
-        found = self.settings.directory.find(answers.get("interest"), answers.get("region"))
+        found = self.settings.directory.find(
+            answers.get("interest"), answers.get("region"),
+            age_band=turn.participant.age_band, language=turn.language,
+        )
         if not found:
             return turn.label("communities_none")
         listing = "\n".join(c.line(turn.language) for c in found)

@@ -16,7 +16,7 @@ from dialogues.messages import Choice, Outbound
 from scheduler import planning
 from scheduler.messages import NAMESPACE
 from scheduler.planning import SLOTS, WEEKLY, WHENS, Rules
-from storage import checkins, events
+from storage import checkins, events, paths
 from storage.models import Checkin
 
 OFFER = "checkin.offer"
@@ -184,11 +184,16 @@ class _Checkins:
     # -- /checkins -----------------------------------------------------------------------
     async def show(self, turn: Turn) -> None:
         upcoming = await checkins.upcoming(turn.session, turn.participant.id)
-        if not upcoming:
+        bridge = await checkins.bridge_planned(turn.session, turn.participant.id)
+        if not upcoming and bridge is None:
             turn.say("checkin_list_empty", Choice(turn.label("checkin_plan_one"), "ci:new"))
             return
         lines = [turn.label("checkin_list")]
         buttons: list[tuple[Choice, ...]] = []
+        if bridge is not None:  # the community follow-up (scheduler/bridging.py)
+            lines.append(turn.conversation.texts.get(
+                "bridge_listed", turn.language, when=self._words(turn, bridge.due_at)))
+            buttons.append((Choice(turn.label("bridge_cancel_button"), f"br:x:{bridge.id}"),))
         for number, row in enumerate(upcoming, start=1):
             notes = [turn.label("checkin_list_weekly")] if row.weekday is not None else []
             if row.status == checkins.PAUSED:
@@ -247,6 +252,7 @@ class _Checkins:
             return False
         if await checkins.note_answer(turn.session, turn.participant.id, turn.now):
             await turn.record("checkin_answered")
+            await paths.mark(turn.session, turn.participant.id, paths.CHECKINS, turn.now)
         return False
 
     def _resume(self, row: Checkin, now: datetime) -> None:

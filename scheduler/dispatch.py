@@ -25,7 +25,7 @@ from scheduler import messages
 from scheduler.pacing import Pacer
 from scheduler.planning import Rules
 from storage import checkins, events
-from storage.checkins import ASK, CHECKIN, REMINDER, Claimed, Recipient, Sending
+from storage.checkins import ASK, BRIDGE, CHECKIN, REMINDER, Claimed, Recipient, Sending
 from storage.db import Database
 from storage.models import Checkin
 from storage.types import Clock
@@ -251,7 +251,8 @@ class Dispatcher:
             ):
                 kind = ASK  # the question takes the reminder's place
                 await checkins.settle(session, row.id, checkins.SENDING, kind=ASK)
-        compose = {CHECKIN: messages.checkin, REMINDER: messages.reminder, ASK: messages.ask}
+        compose = {CHECKIN: messages.checkin, REMINDER: messages.reminder, ASK: messages.ask,
+                   BRIDGE: messages.bridge}
         return compose[kind](self.texts, person.language, row.id), kind
 
     # -- outcomes --------------------------------------------------------------------------

@@ -35,6 +35,22 @@ def ask(texts: Texts, language: str, checkin_id: int) -> Outbound:
     )
 
 
+BRIDGE_NAMESPACE = "br"
+BRIDGE_ANSWERS = ("went", "notyet", "no")
+
+
+def bridge(texts: Texts, language: str, checkin_id: int) -> Outbound:
+    """The community follow-up: did you go? Went, not yet, not for me."""
+    return Outbound(
+        texts.get("bridge_message", language),
+        tuple(
+            (Choice(texts.get(f"bridge_{answer}_button", language),
+                    f"{BRIDGE_NAMESPACE}:{answer}:{checkin_id}"),)
+            for answer in BRIDGE_ANSWERS
+        ),
+    )
+
+
 def _rows(
     texts: Texts, language: str, checkin_id: int, *actions: str
 ) -> tuple[tuple[Choice, ...], ...]:

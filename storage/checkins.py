@@ -22,8 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from storage.models import Checkin, Participant
 
 CHECKIN, REMINDER, ASK = "checkin", "reminder", "ask"
+# The community follow-up ("did you go?"): sent by the same machinery, answered by its
+# own buttons (scheduler/bridging.py), and then "replied".
+BRIDGE = "bridge"
 PLANNED, PAUSED, CLAIMED, SENDING = "planned", "paused", "claimed", "sending"
 SENT, ANSWERED, MISSED, CANCELLED = "sent", "answered", "missed", "cancelled"
+REPLIED = "replied"
 FAILED, BLOCKED, UNCERTAIN = "failed", "blocked", "uncertain"
 UPCOMING = (PLANNED, PAUSED)
 
@@ -256,28 +260,60 @@ _ANSWER = (
     update(Checkin)
     .where(Checkin.participant_id == bindparam("participant"), Checkin.status == SENT)
     .values(status=ANSWERED, answered_at=bindparam("now"))
+    .returning(Checkin.kind)
     .execution_options(synchronize_session=False)
 )
 
 
 async def note_answer(session: AsyncSession, participant_id: int, now: datetime) -> bool:
     """The person wrote or pressed a button: what was sent counts as answered, pending
-    reminders and questions are dropped, paused check-ins go on. True when anything was
-    waiting for an answer."""
-    answered = await session.execute(_ANSWER, {"participant": participant_id, "now": now})
-    if not getattr(answered, "rowcount", 0):
+    reminders and questions are dropped, paused check-ins go on. True when a check-in,
+    reminder or question was waiting for an answer (a community follow-up alone is not
+    a check-in kept)."""
+    answered = (
+        await session.execute(_ANSWER, {"participant": participant_id, "now": now})
+    ).scalars().all()
+    if not answered:
         return False
     await session.execute(
         update(Checkin)
         .where(
             Checkin.participant_id == participant_id,
-            Checkin.kind != CHECKIN,
+            Checkin.kind.in_((REMINDER, ASK)),
             Checkin.status == PLANNED,
         )
         .values(status=CANCELLED)
         .execution_options(synchronize_session=False)
     )
-    return True
+    return any(kind != BRIDGE for kind in answered)
+
+
+async def reply_to_bridge(session: AsyncSession, participant_id: int, checkin_id: int) -> bool:
+    """The person answered their community follow-up with its buttons: True the first time
+    (the answer is recorded once, however often a button is pressed)."""
+    result = await session.execute(
+        update(Checkin)
+        .where(
+            Checkin.id == checkin_id,
+            Checkin.participant_id == participant_id,
+            Checkin.kind == BRIDGE,
+            Checkin.status.in_((SENT, ANSWERED)),
+        )
+        .values(status=REPLIED)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def bridge_planned(session: AsyncSession, participant_id: int) -> Checkin | None:
+    """The person's community follow-up still to be sent, if there is one."""
+    return await session.scalar(
+        select(Checkin).where(
+            Checkin.participant_id == participant_id,
+            Checkin.kind == BRIDGE,
+            Checkin.status.in_(UPCOMING),
+        ).order_by(Checkin.due_at).limit(1)
+    )
 
 
 async def paused(session: AsyncSession, participant_id: int) -> Sequence[Checkin]:

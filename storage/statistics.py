@@ -9,13 +9,13 @@ are the same whether the fold has run or not.
 What comes back is counts and summaries per period bucket, never a row per person. The
 buckets are local days, ISO weeks or months in the deployment's zone; the totals are kept
 per local day, so a bucket is a set of days. Small cells are not suppressed here: that is
-done once, for every output, by the report (`bot/report.py`).
+done once, for every output, by `insights/` (the statistics package).
 """
 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -38,7 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import DailyCount, DailyValue, Measurement, MeasurementScore, StatEvent
+from storage.models import (
+    DailyCount,
+    DailyValue,
+    Measurement,
+    MeasurementScore,
+    ParticipantPath,
+    StatEvent,
+)
 from storage.totals import (
     VALUED_KINDS,
     EventRange,
@@ -69,6 +76,9 @@ COUNTED_KINDS = (
     "handover_claimed",
     "handover_ended",
     "feedback_rating",
+    "bridge_planned",
+    "bridge_answer",
+    "bridge_why",
 )
 # The kinds counted by channel and language as well.
 PEOPLE_KINDS = ("new_person", "bot_conversation")
@@ -174,6 +184,14 @@ class Figures:
     # first vs latest later measurement: "better" | "same" | "worse" → pairs per period
     changes: dict[str, list[int]] = field(default_factory=dict)
     change_sums: list[int] = field(default_factory=list)
+    # (kind, organisation, period) → how often each value (seconds) occurred: the waits
+    # and lengths behind the percentiles, for summaries over unions of periods
+    value_counts: dict[tuple[str, str, int], Counter[int]] = field(default_factory=dict)
+    # What helps: the same pairs by the path taken before the latest measurement
+    # (storage/paths.py; "bot" where none): (path, "better" | "same" | "worse") → pairs
+    # per period, and the sum of the changes per path
+    paths: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    path_sums: dict[str, list[int]] = field(default_factory=dict)
 
     def zeros(self) -> list[int]:
         return [0] * len(self.periods.starts)
@@ -220,10 +238,12 @@ async def compute(session: AsyncSession, periods: Periods) -> Figures:
         counts, values = counts[:1], values[:1]
     figures = Figures(periods)
     await _counts(session, periods, counts, figures)
-    figures.waits, figures.lengths = await _percentiles(session, periods, values)
+    figures.waits, figures.lengths = await _percentiles(session, periods, values,
+                                                        figures.value_counts)
     scores = _scores(dialect, periods, marks.measurements, last_measurement)
     await _first_scores(session, periods, scores, figures)
     await _changes(session, periods, scores, figures)
+    await _paths(session, periods, scores, figures)
     return figures
 
 
@@ -281,7 +301,8 @@ Summaries = dict[str, list[Percentiles | None]]
 
 
 async def _percentiles(
-    session: AsyncSession, periods: Periods, parts: list[Subquery]
+    session: AsyncSession, periods: Periods, parts: list[Subquery],
+    value_counts: dict[tuple[str, str, int], Counter[int]],
 ) -> tuple[Summaries, Summaries]:
     """Nearest-rank median and p90 of the waits and the lengths, per (bucket,
     organisation), with every organisation (ALL) and the whole range as partitions of their
@@ -295,6 +316,7 @@ async def _percentiles(
             index = periods.of_day[day]
             for kind, org, value, n in listed:
                 counted[(kind, org, index)] += [value] * n
+                value_counts.setdefault((kind, org, index), Counter())[value] += n
     for (kind, org, index), values in list(counted.items()):
         for partition in ((kind, ALL, index), (kind, org, total), (kind, ALL, total)):
             counted[partition] += values
@@ -366,6 +388,38 @@ async def _changes(
             index = periods.of_day[day]
             _add(figures, figures.changes, way, index, n)
             figures.change_sums[index] += total
+
+
+BOT_ONLY = "bot"
+
+
+async def _paths(
+    session: AsyncSession, periods: Periods, parts: list[Subquery], figures: Figures
+) -> None:
+    """The pairs of `_changes` again, by each path the person took before their latest
+    measurement; a person on two paths counts on both, one on none as "bot"."""
+    end = literal(periods.end_utc, UTCDateTime())
+    p = ParticipantPath
+    for scores in parts:
+        r = scores.c
+        direction = case((r.change < 0, "better"), (r.change > 0, "worse"), else_="same")
+        path = func.coalesce(p.path, literal(BOT_ONLY, String()))
+        query = (
+            select(_iso(r.day), path, direction, func.count(), func.sum(r.change))
+            .select_from(scores)
+            .outerjoin(p, and_(p.participant_id == r.participant_id, p.first_at <= r.taken_at))
+            .where(
+                r.change.is_not(None),
+                _in_days(r.day, periods),
+                r.taken_at < end,
+                or_(r.next_at.is_(None), r.next_at >= end),
+            )
+            .group_by(r.day, path, direction)
+        )
+        for day, taken, way, n, total in await session.execute(query):
+            index = periods.of_day[day]
+            _add(figures, figures.paths, (taken, way), index, n)
+            _add(figures, figures.path_sums, taken, index, total)
 
 
 def _add(figures: Figures, into: dict[Any, list[int]], key: Any, index: int, n: int) -> None:

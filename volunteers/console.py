@@ -13,6 +13,7 @@ import re
 from dialogues.conversation import Turn
 from dialogues.messages import Choice
 from storage import handover as store
+from storage import paths
 from storage.models import Handover, Volunteer
 from volunteers import invites, lifecycle, queue
 from volunteers.desk import Desk
@@ -133,6 +134,7 @@ class Console:
         volunteer.focus_handover_id, volunteer.last_active_at = row.id, turn.now
         wait = int((turn.now - (row.requested_at or turn.now)).total_seconds())
         await lifecycle.record(turn.session, row, "handover_claimed", now=turn.now, value=wait)
+        await paths.mark(turn.session, row.participant_id, paths.VOLUNTEER, turn.now)
         alias = volunteer.alias or ""
         turn.replies.append(self.wording.taken(row, turn.language, alias))
         young = await lifecycle.language_of(turn.session, row.participant_id)

@@ -1,5 +1,6 @@
-"""The dashboard's routes: log-in and log-out, the overview with its period selector, the
-CSV export, and volunteer management.
+"""The dashboard's routes: log-in and log-out, the overview with its choice of a year
+and per week, month or quarter (fixed periods only: insights/calendar.py), the CSV, XLSX
+and JSON exports of exactly what is shown, and volunteer management.
 
 Sessions: a random token in an HttpOnly, SameSite=Strict cookie scoped to /dashboard;
 the database keeps its hash and the session's CSRF token, which every POST must carry.
@@ -14,23 +15,28 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
-from bot import report
 from bot.config import Settings
-from bot.dashboard import pages
+from bot.dashboard import communities, pages, texts
 from bot.dashboard.auth import LoginLimit, verify
 from bot.dashboard.pages import Selection, Who
 from bot.webchat.session import is_secure
-from storage import coordinators, handover, statistics
+from insights import calendar, compute, exports, research
+from insights.calendar import Grain
+from insights.labels import LANGUAGES, Language
+from insights.report import Report
+from storage import coordinators, handover
 from storage.db import Database
-from storage.statistics import ALL, GRANULARITIES, Granularity, Periods
+from storage.statistics import ALL
 from storage.types import Clock
 from volunteers import invites
 
 STATIC = Path(__file__).resolve().parent / "static"
 COOKIE, LOGIN_COOKIE = "snakkes_dashboard", "snakkes_dashboard_login"
+LANGUAGE_COOKIE = "snakkes_dashboard_lang"
 SESSION_LIFETIME = timedelta(hours=8)
 CSP = "; ".join((
     "default-src 'none'",
@@ -49,6 +55,7 @@ class Dashboard:
     database_of: Callable[[web.Application], Database]
     clock: Clock
     limit: LoginLimit
+    catalog_of: communities.CatalogOf | None = None
 
     @property
     def organisations(self) -> list[str]:
@@ -64,14 +71,20 @@ def add_routes(
     settings: Settings,
     database_of: Callable[[web.Application], Database],
     clock: Clock,
+    *,
+    catalog_of: communities.CatalogOf | None = None,
 ) -> None:
-    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit())
+    app[DASHBOARD] = Dashboard(settings, database_of, clock, LoginLimit(), catalog_of)
     app.router.add_get("/dashboard", _protected(overview))
     app.router.add_get("/dashboard/", _protected(overview))
-    app.router.add_get("/dashboard/export.csv", _protected(export_csv))
+    for kind in EXPORTS:
+        app.router.add_get(f"/dashboard/export.{kind}", _protected(_export(kind)))
     app.router.add_get("/dashboard/volunteers", _protected(volunteer_list))
     app.router.add_post("/dashboard/volunteers/invite", _protected(invite))
     app.router.add_post("/dashboard/volunteers/deactivate", _protected(deactivate))
+    app.router.add_get("/dashboard/communities", _protected(community_list))
+    app.router.add_post("/dashboard/communities/save", _protected(community_save))
+    app.router.add_post("/dashboard/communities/delete", _protected(community_delete))
     app.router.add_post("/dashboard/logout", _protected(logout))
     app.router.add_get("/dashboard/login", login_page)
     app.router.add_post("/dashboard/login", login)
@@ -189,66 +202,110 @@ async def logout(request: web.Request, who: Who) -> web.StreamResponse:
 
 
 # -- statistics ----------------------------------------------------------------------------
-def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
-    """The period and scope asked for, or a sensible default (the last 12 weeks) and why."""
+def _language(request: web.Request) -> Language:
+    """`?lang=` first, then the cookie a switch set, then Danish."""
+    asked = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE, "")
+    return "en" if asked == "en" else "da"
+
+
+def _remember_language(response: web.StreamResponse, request: web.Request) -> None:
+    asked = request.query.get("lang")
+    if asked in LANGUAGES:
+        _cookie(response, request, LANGUAGE_COOKIE, asked, 365 * 24 * 3600)
+
+
+def _today(request: web.Request) -> date:
     state = _state(request)
-    today = state.clock().astimezone(state.settings.service.zone).date()
-    default = Selection((today - timedelta(weeks=12)).isoformat(), today.isoformat(), "week",
-                        ALL if who.admin else who.org)
+    return state.clock().astimezone(state.settings.service.zone).date()
+
+
+def _years(request: web.Request) -> list[int]:
+    newest = _today(request).year
+    return list(range(newest, newest - 6, -1))
+
+
+def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
+    """The report asked for: a year, per week, month or quarter; anything else (a range
+    of days, a year far off) is not a report one may see, so the default is shown."""
+    state = _state(request)
+    language = _language(request)
     query = request.query
     org = query.get("org") or ALL
     if not who.admin:
         org = who.org
     elif org != ALL and org not in state.organisations:
         org = ALL
-    granularity = query.get("granularity", "week")
-    try:
-        first = date.fromisoformat(query.get("from", default.first))
-        last = date.fromisoformat(query.get("to", default.last))
-        if granularity not in GRANULARITIES:
-            raise ValueError("granularity")
-        _periods(request, first, last, granularity)
-    except ValueError:
-        return Selection(default.first, default.last, default.granularity, org), (
-            "That period could not be shown (dates as YYYY-MM-DD, at most three years, "
-            "and no more than 400 columns); showing the last 12 weeks."
-        )
-    return Selection(first.isoformat(), last.isoformat(), granularity, org), ""
+    default = Selection(calendar.default_year(_today(request)), "month", org, language)
+    grain, year = query.get("per", default.grain), query.get("year", str(default.year))
+    if grain not in calendar.GRAINS or not year.isdigit() or int(year) not in _years(request):
+        return default, texts.t("bad_selection", language)
+    if {"from", "to", "granularity"} & set(query):
+        # An old link with a range of days: such reports no longer exist.
+        return Selection(int(year), default.grain, org, language), texts.t(
+            "no_ranges", language)
+    chosen: Grain = "week" if grain == "week" else ("quarter" if grain == "quarter" else "month")
+    return Selection(int(year), chosen, org, language), ""
 
 
-def _periods(request: web.Request, first: date, last: date, granularity: str) -> Periods:
-    grain: Granularity = "day" if granularity == "day" else (
-        "month" if granularity == "month" else "week")
-    periods = Periods.of(first, last, grain, _state(request).settings.service.zone)
-    if len(periods.starts) > 400:
-        raise ValueError("too many columns")
-    return periods
-
-
-async def _report(request: web.Request, selection: Selection) -> report.Report:
-    periods = _periods(request, date.fromisoformat(selection.first),
-                       date.fromisoformat(selection.last), selection.granularity)
+async def _report(request: web.Request, selection: Selection) -> Report:
+    state = _state(request)
     async with _database(request).session() as session:
-        figures = await statistics.compute(session, periods)
-    return report.build(figures, _state(request).organisations, selection.org)
+        return await compute.report(
+            session, selection.year, state.settings.service.zone, _today(request),
+            state.organisations, grain=selection.grain, scope=selection.org,
+            language=selection.language,
+        )
 
 
 async def overview(request: web.Request, who: Who) -> web.StreamResponse:
     selection, error = _selection(request, who)
     built = await _report(request, selection)
-    return _html(pages.overview(who, built, selection, _state(request).organisations, error))
-
-
-async def export_csv(request: web.Request, who: Who) -> web.StreamResponse:
-    selection, _ = _selection(request, who)
-    built = await _report(request, selection)
-    scope = "all" if selection.org == ALL else selection.org
-    name = f"snakkes-{scope}-{selection.first}-{selection.last}-{selection.granularity}.csv"
-    response = web.Response(text=report.to_csv(built), content_type="text/csv",
-                            charset="utf-8")
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
-    _private(response)
+    settings = _state(request).settings
+    response = _html(pages.overview(who, built, selection, _state(request).organisations,
+                                    zone=settings.service.timezone, years=_years(request),
+                                    error=error))
+    _remember_language(response, request)
     return response
+
+
+def _csv(built: Report) -> bytes:
+    return exports.to_csv(built).encode("utf-8")
+
+
+def _json(built: Report) -> bytes:
+    return exports.to_json(built).encode("utf-8")
+
+
+def _research(built: Report) -> bytes:
+    return research.to_csv(built).encode("utf-8")
+
+
+EXPORTS: dict[str, tuple[str, Callable[[Report], bytes]]] = {
+    "csv": ("text/csv", _csv),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+             exports.to_xlsx),
+    "json": ("application/json", _json),
+    "research.csv": ("text/csv", _research),
+}
+
+
+def _export(kind: str) -> Handler:
+    content_type, render = EXPORTS[kind]
+
+    async def export(request: web.Request, who: Who) -> web.StreamResponse:
+        selection, _ = _selection(request, who)
+        built = await _report(request, selection)
+        scope = "all" if selection.org == ALL else selection.org
+        first = built.first.isoformat() if built.first else f"{selection.year}-01-01"
+        last = built.last.isoformat() if built.last else first
+        name = f"snakkes-{scope}-{first}-{last}-{selection.grain}.{kind}"
+        response = web.Response(body=render(built), content_type=content_type,
+                                charset="utf-8" if kind != "xlsx" else None)
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        _private(response)
+        return response
+
+    return export
 
 
 # -- volunteers ----------------------------------------------------------------------------
@@ -257,8 +314,12 @@ async def _volunteers_page(request: web.Request, who: Who, *, code: str = "",
     async with _database(request).session() as session:
         rows = await handover.all_volunteers(session)
     shown = [v for v in rows if who.admin or v.org_slug == who.org]
-    return _html(pages.volunteers(who, shown, _state(request).organisations, code=code,
-                                  message=message), status=status)
+    state = _state(request)
+    response = _html(pages.volunteers(who, shown, state.organisations, code=code,
+                                      message=message, zone=state.settings.service.zone,
+                                      language=_language(request)), status=status)
+    _remember_language(response, request)
+    return response
 
 
 async def volunteer_list(request: web.Request, who: Who) -> web.StreamResponse:
@@ -273,8 +334,8 @@ async def invite(request: web.Request, who: Who) -> web.StreamResponse:
     form = await request.post()
     org, role = str(form.get("org", "")), str(form.get("role", "volunteer"))
     if not _allowed_org(request, who, org) or role not in invites.ROLES:
-        return await _volunteers_page(request, who, message="Not an organisation or role "
-                                      "you can invite to.", status=400)
+        return await _volunteers_page(request, who, status=400,
+                                      message=texts.t("bad_invite", _language(request)))
     now: datetime = _state(request).clock()
     async with _database(request).session() as session, session.begin():
         code = invites.create(session, org, role, now=now, valid_for=INVITE_VALID_FOR)
@@ -285,15 +346,65 @@ async def deactivate(request: web.Request, who: Who) -> web.StreamResponse:
     form = await request.post()
     alias, org = str(form.get("alias", "")), str(form.get("org", ""))
     if not _allowed_org(request, who, org):
-        return await _volunteers_page(request, who, message="Not your organisation.",
-                                      status=403)
+        return await _volunteers_page(request, who, status=403,
+                                      message=texts.t("not_yours", _language(request)))
     # The CLI's deactivation, shared (imported here: bot.cli imports the app that imports
     # these routes).
     from bot import cli  # noqa: PLC0415
 
+    language = _language(request)
     if await cli.deactivate_volunteer(_database(request), alias, org):
-        return await _volunteers_page(request, who, message=f"{alias} is deactivated.")
-    return await _volunteers_page(request, who, message=f"No volunteer {alias}.", status=404)
+        return await _volunteers_page(request, who,
+                                      message=texts.t("deactivated", language, alias=alias))
+    return await _volunteers_page(request, who, status=404,
+                                  message=texts.t("no_volunteer", language, alias=alias))
+
+
+# -- the community directory -----------------------------------------------------------------
+async def _communities_page(request: web.Request, who: Who, **shown: Any) -> web.Response:
+    state = _state(request)
+    response = await communities.page(request, who, _database(request), state.organisations,
+                                      _language(request), **shown)
+    _private(response)
+    _remember_language(response, request)
+    return response
+
+
+async def community_list(request: web.Request, who: Who) -> web.StreamResponse:
+    return await _communities_page(request, who)
+
+
+def _directory_changed(request: web.Request) -> None:
+    state = _state(request)
+    catalog = state.catalog_of(request.app) if state.catalog_of is not None else None
+    if catalog is not None:
+        catalog.changed()
+
+
+_OUTCOME_STATUS = {"saved": 200, "deleted": 200, "missing": 404, "forbidden": 403}
+
+
+async def community_save(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    language = _language(request)
+    outcome, errors = await communities.save(_database(request), who,
+                                             _state(request).organisations, form)
+    if outcome == "invalid":
+        return await _communities_page(request, who, form=communities.form_values(form),
+                                       errors=errors, status=400)
+    if outcome == "saved":
+        _directory_changed(request)
+    return await _communities_page(request, who, status=_OUTCOME_STATUS[outcome],
+                                   message=texts.t(f"c_{outcome}", language))
+
+
+async def community_delete(request: web.Request, who: Who) -> web.StreamResponse:
+    form = await request.post()
+    outcome = await communities.delete(_database(request), who, str(form.get("id", "")))
+    if outcome == "deleted":
+        _directory_changed(request)
+    return await _communities_page(request, who, status=_OUTCOME_STATUS[outcome],
+                                   message=texts.t(f"c_{outcome}", _language(request)))
 
 
 async def stylesheet(request: web.Request) -> web.Response:

@@ -2,16 +2,19 @@
 
 from storage.models.base import Base
 from storage.models.checkins import Checkin
+from storage.models.communities import CommunityEntry
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
+from storage.models.paths import ParticipantPath
 from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
 from storage.models.webchat import WebchatMessage
 
 __all__ = [
     "Base",
     "Checkin",
+    "CommunityEntry",
     "ConversationState",
     "Coordinator",
     "DailyCount",
@@ -24,6 +27,7 @@ __all__ = [
     "Measurement",
     "MeasurementScore",
     "Participant",
+    "ParticipantPath",
     "PendingErasure",
     "ProcessedUpdate",
     "RelayMessage",

@@ -14,7 +14,7 @@ from tests.dashboard.conftest import PASSWORD, csrf_of, log_in
 from tests.e2e.conftest import Snakkes
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-MARCH = "from=2026-03-01&to=2026-03-31&granularity=month"
+MARCH = "year=2026&per=quarter"
 
 
 @pytest_asyncio.fixture(loop_scope="module")
@@ -117,8 +117,9 @@ async def test_an_admin_chooses_the_organisation_and_downloads_the_same_numbers(
         assert csv.headers["Content-Type"].startswith("text/csv")
         assert "attachment" in csv.headers["Content-Disposition"]
         text = await csv.text()
-    assert text.splitlines()[0] == "table,row,2026-03,Total"
-    assert "Volunteer conversations,  other,<5,<5" in text
+    lines = text.lstrip("\ufeff").splitlines()
+    assert lines[0] == "Tabel;Række;1. kvt. 2026;2. kvt. 2026;3. kvt. 2026"
+    assert "Samtaler med frivillige;  other;<5;<5;<5" in lines
     assert "example" not in text
 
 
@@ -134,7 +135,7 @@ async def test_volunteers_are_invited_listed_and_deactivated(
     async with client.post(f"{service.url}/dashboard/volunteers/invite",
                            data={"org": "example", "role": "volunteer", "csrf": token}) as made:
         assert made.status == 200
-        assert "One-time invite code" in await made.text()
+        assert "Engangskode til invitation" in await made.text()
     async with client.post(f"{service.url}/dashboard/volunteers/invite",
                            data={"org": "other", "role": "volunteer", "csrf": token}) as denied:
         assert denied.status == 400
@@ -144,4 +145,28 @@ async def test_volunteers_are_invited_listed_and_deactivated(
     async with client.post(f"{service.url}/dashboard/volunteers/deactivate",
                            data={"alias": "Sol", "org": "example", "csrf": token}) as done:
         assert done.status == 200
-        assert "Sol is deactivated" in await done.text()
+        assert "Sol er deaktiveret" in await done.text()
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("from=2026-03-01&to=2026-03-31&granularity=month", "vises ikke længere"),
+        ("from=9999-12-01&to=9999-12-31", "vises ikke længere"),
+        ("year=99999999999999999999999&per=week", "kan ikke vises"),
+        ("year=2026&per=day", "kan ikke vises"),
+        ("year=%D9%A3&per=%3Cscript%3E", "kan ikke vises"),
+    ],
+)
+async def test_a_report_that_may_not_be_shown_gets_the_default_and_says_why(
+    service: Snakkes, client: aiohttp.ClientSession, query: str, message: str
+) -> None:
+    await log_in(client, service.url, "anna")
+    async with client.get(f"{service.url}/dashboard?{query}") as page:
+        assert page.status == 200
+        html = await page.text()
+    assert message in html
+    assert "<script>" not in html
+    for kind in ("csv", "xlsx", "json", "research.csv"):
+        async with client.get(f"{service.url}/dashboard/export.{kind}?{query}") as export:
+            assert export.status == 200

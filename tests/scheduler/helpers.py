@@ -88,7 +88,8 @@ async def upcoming_due(snakkes: Snakkes) -> list[datetime]:
 
 
 async def seed(
-    snakkes: Snakkes, users: list[FakeUser], due_at: datetime, *, per_user: int = 1
+    snakkes: Snakkes, users: list[FakeUser], due_at: datetime, *, per_user: int = 1,
+    kind: str = checkins.CHECKIN,
 ) -> None:
     """Participants for `users` with check-ins due at `due_at`, written straight to the
     database (in bulk, as thousands of people would have planned them over time)."""
@@ -111,8 +112,8 @@ async def seed(
         planned = [
             {
                 "participant_id": person,
-                "kind": checkins.CHECKIN,
-                "slot": "evening",
+                "kind": kind,
+                "slot": "evening" if kind == checkins.CHECKIN else "",
                 "due_at": due_at,
                 "status": checkins.PLANNED,
                 "attempts": 0,

@@ -59,3 +59,29 @@ async def test_two_instances_send_each_of_2000_due_checkins_exactly_once(
     assert runner(first).sent + runner(second).sent == DUE
     statuses = [row.status for row in await rows(first) if row.kind == checkins.CHECKIN]
     assert statuses == [checkins.SENT] * DUE
+
+
+async def test_two_instances_send_each_community_follow_up_exactly_once(
+    postgres_url: str, double: BotApiDouble, start_snakkes: StartSnakkes
+) -> None:
+    """The follow-up after suggestions of communities rides on the same claims."""
+    options = {
+        "database_url": postgres_url,
+        "telegram_mode": "webhook",
+        "telegram_max_messages_per_second": "5000",
+    }
+    first, second = await start_snakkes(**options), await start_snakkes(**options)
+    noon = local_noon(first)
+    for instance in (first, second):
+        await move_clock(instance, noon - timedelta(hours=1))
+    people = [double.user(language_code="da") for _ in range(300)]
+    await seed(first, people, noon, kind=checkins.BRIDGE)
+    await asyncio.gather(move_clock(first, noon), move_clock(second, noon))
+    for person in people:
+        [message] = await double.wait_for_messages(person, timeout=30)
+        assert message.text.startswith("Hej 👋 – fik du kigget forbi?")
+    await asyncio.gather(settled(first), settled(second))
+    assert set(double.delivered_count_by_chat.values()) == {1}
+    assert len(double.delivered_count_by_chat) == 300
+    statuses = [row.status for row in await rows(first) if row.kind == checkins.BRIDGE]
+    assert statuses == [checkins.SENT] * 300

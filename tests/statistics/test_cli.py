@@ -34,14 +34,28 @@ def test_coordinators_and_stats_on_the_command_line(tmp_path: Path) -> None:
                     "--password-stdin", stdin="a long and good password\n")
     assert added.returncode == 0, added.stderr
     assert "coordinator of example" in added.stdout
-    unknown = snakkes(tmp_path, "stats", "--from", "2026-01-01", "--to", "2026-12-31",
-                      "--org", "nowhere")
+    unknown = snakkes(tmp_path, "stats", "--year", "2025", "--org", "nowhere")
     assert unknown.returncode == 2
-    found = snakkes(tmp_path, "stats", "--from", "2026-01-01", "--to", "2026-03-31",
-                    "--org", "example", "--format", "json")
+    # A range of days is not a report one may ask for: only fixed periods.
+    ranged = snakkes(tmp_path, "stats", "--from", "2025-03-01", "--to", "2025-03-30")
+    assert ranged.returncode == 2
+    found = snakkes(tmp_path, "stats", "--year", "2025", "--per", "quarter",
+                    "--org", "example", "--format", "json", "--lang", "en")
     assert found.returncode == 0, found.stderr
     data = json.loads(found.stdout)
-    assert data["columns"] == ["2026-01", "2026-02", "2026-03", "Total"]
+    assert [c["label"] for c in data["columns"]] == ["Q1 2025", "Q2 2025", "Q3 2025",
+                                                     "Q4 2025", "All 2025"]
     assert data["organisation"] == "example"
     cells = {c for t in data["tables"] for r in t["rows"] for c in r["cells"]}
     assert cells <= {"<5", "n<5"}  # nothing happened: nothing but small cells
+    long_form = snakkes(tmp_path, "stats", "--year", "2025", "--per", "quarter",
+                        "--format", "research")
+    assert long_form.returncode == 0, long_form.stderr
+    lines = long_form.stdout.splitlines()
+    assert lines[0] == ("period,period_kind,period_from,period_to,scope,table,row,level,"
+                        "value,suppressed")
+    assert "2025-Q1,quarter,2025-01-01,2025-03-31,all,crisis,crisis,0,,small" in lines
+    table = snakkes(tmp_path, "stats", "--year", "2025")
+    assert table.returncode == 0, table.stderr
+    assert "Krisesvar (sikkerhedsnettet)" in table.stdout
+    assert "jan 2025" in table.stdout

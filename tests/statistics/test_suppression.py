@@ -7,15 +7,7 @@ import random
 
 import pytest
 
-from bot.report import (
-    HIDDEN_SECONDARY,
-    HIDDEN_SMALL,
-    SHOWN,
-    Line,
-    Node,
-    count_table,
-    suppress,
-)
+from insights.suppression import HIDDEN_SECONDARY, HIDDEN_SMALL, SHOWN, Line, suppress
 
 
 def grid_lines(rows: int, cols: int) -> list[Line]:
@@ -87,30 +79,21 @@ def _no_line_with_one_hidden(marks: list[int], lines: list[Line]) -> None:
         assert len(hidden) != 1, (line, marks)
 
 
-def test_a_count_table_suppresses_breakdowns_periods_and_totals_together() -> None:
-    node = Node("new", "New people", [12, 7], [[
-        Node("new/da", "Danish", [10, 7]),
-        Node("new/en", "English", [2, 0]),
-    ]])
-    table = count_table("people", "People", ["W1", "W2"], [node])
-    assert table.columns == ("W1", "W2", "Total")
-    assert table.row("new").cells == ("12", "7", "19")
-    # English is small in both weeks and in total; Danish is withheld in W1 and in the
-    # total (each its line's one shown part); in W2 English is 0, so Danish 7 would show
-    # it: withheld as well.
-    assert table.row("new/en").cells == ("<5", "<5", "<5")
-    assert table.row("new/da").cells == ("x", "x", "x")
-    assert table.row("new/da").values == (None, None, None)
+def test_hidden_parts_of_a_line_must_add_up_to_five_or_more() -> None:
+    # 20 + 0 + 0 = 20: two hidden zeros, but 20 - 20 = 0 would show both are 0.
+    marks = suppress([20, 0, 0, 20], [Line((0, 1, 2), 3)])
+    assert marks == [HIDDEN_SECONDARY, HIDDEN_SMALL, HIDDEN_SMALL, SHOWN]
 
 
-def test_a_mean_is_withheld_where_its_distribution_hides_a_cell() -> None:
-    node = Node("r", "Ratings", [30, 12], [[
-        Node("r/1", "1", [10, 2]), Node("r/2", "2", [20, 10]),
-    ]])
-    table = count_table("f", "Feedback", ["W1", "W2"], [node],
-                        means=[("r", "mean", {"r/1": 1, "r/2": 2})])
-    # W2's 2 is small; its row takes W1's 10, W1's column then takes 20, and row 2 takes
-    # W2's 10: only the total column is whole, and only there is the mean shown.
-    assert table.row("r/1").cells == ("x", "<5", "12")
-    assert table.row("r/2").cells == ("x", "x", "30")
-    assert table.row("r/mean").cells == ("x", "x", "1.7")
+def test_a_lone_hidden_total_takes_a_part_with_it() -> None:
+    # The total withheld for another reason is still the sum of its shown parts.
+    marks = suppress([10, 12, 22, 25], [Line((0, 1), 2), Line((2,), 3)],
+                     [(3, 2)])
+    assert marks[2] == HIDDEN_SECONDARY
+    assert sum(1 for m in marks[:3] if m != SHOWN) >= 2
+
+
+def test_an_inner_cell_is_withheld_where_the_outer_minus_it_is_below_five() -> None:
+    # A month of 40 and a week in it of 38: the rest of the month would be 2.
+    assert suppress([40, 38], [], [(0, 1)]) == [SHOWN, HIDDEN_SECONDARY]
+    assert suppress([40, 30], [], [(0, 1)]) == [SHOWN, SHOWN]
