@@ -22,7 +22,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
@@ -201,7 +201,10 @@ class Listener:
             return
         vector = await self._vector(turn, text)
         if vector is not None and (wide or len(words) <= ANSWER_WORDS):
-            reading = self._read(vector, view, topics=wide)
+            # Where no free text is heard (a question with buttons), being roughly close
+            # is enough to ask which button was meant, rather than answer vaguely.
+            buttons_only = node is None or node.free_text is None
+            reading = self._read(vector, view, topics=wide, relaxed=buttons_only)
             if await self._act(turn, reading, view):
                 return
         await self._listen(turn, node, words, view, vector, answering=answering)
@@ -417,7 +420,13 @@ class Listener:
         return turn.vector
 
     def _read(
-        self, vector: Vector, view: list[Button], *, topics: bool, extra: Sequence[str] = ()
+        self,
+        vector: Vector,
+        view: list[Button],
+        *,
+        topics: bool,
+        extra: Sequence[str] = (),
+        relaxed: bool = False,
     ) -> Reading:
         if self._prototypes is None:
             return Reading()
@@ -426,7 +435,11 @@ class Listener:
         if topics:
             allowed += [f"topic:{t.id}" for t in self.topics]
         allowed += [label for b in view if (label := self._label_of(b)) is not None]
-        return read(scores, allowed, self.thresholds)
+        reading = read(scores, allowed, self.thresholds)
+        if relaxed and reading.label is None and not reading.likely:
+            loose = replace(self.thresholds, clarify=self.thresholds.relaxed_clarify)
+            return read(scores, allowed, loose)
+        return reading
 
     def _label_of(self, button: Button) -> str | None:
         if self._flow_choice(button.data) is not None:

@@ -65,6 +65,9 @@ class Thresholds:
     margin: float = 0.02  # ...and this far ahead of the next label and of "listen"
     clarify: float = 0.89  # roughly close and ahead of "listen": ask which one
     clarify_margin: float = 0.005  # ...by at least this much
+    # At a question with buttons and no free text, where the alternative is a vague
+    # answer: ask which button was meant from this close.
+    relaxed_clarify: float = 0.86
 
 
 @dataclass(frozen=True)
