@@ -39,7 +39,7 @@ ANSWER_KEYS: Mapping[str, frozenset[str | int]] = {
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
 _NODE_KEYS = {"say", "choices", "intents", "free_text", "then", "action", "topic", "understand"}
-_UNDERSTAND = {"answer", "topics"}
+_UNDERSTAND = {"answer", "topics", "buttons"}
 _CHOICE_KEYS = {"id", "label", "goto", "match", "set", "examples"}
 
 
@@ -86,7 +86,8 @@ class Node:
     topic: str | None  # counted in the statistics when the node is entered
     # How typed text is heard here: "answer" (an open question: free text is an answer to
     # acknowledge; topics only on a wish to change subject), "topics" (topics before the
-    # buttons' keywords), or None.
+    # buttons' keywords), "buttons" (free text is only a nudge back to the buttons: when
+    # roughly close, ask which was meant), or None.
     understand: str | None = None
 
     def choice_data(self, choice: ChoiceSpec) -> str:

@@ -203,8 +203,10 @@ class Listener:
         if vector is not None and (wide or len(words) <= ANSWER_WORDS):
             # Where no free text is heard (a question with buttons), being roughly close
             # is enough to ask which button was meant, rather than answer vaguely.
-            buttons_only = node is None or node.free_text is None
+            buttons_only = node is None or not node.free_text or node.understand == "buttons"
             reading = self._read(vector, view, topics=wide, relaxed=buttons_only)
+            if answering and not wide:
+                reading = Reading(label=reading.label)  # an answer is heard, not questioned
             if await self._act(turn, reading, view):
                 return
         await self._listen(turn, node, words, view, vector, answering=answering)
