@@ -31,7 +31,7 @@ async def at_ideas(double: BotApiDouble, person: FakeUser) -> SentMessage:
 
 @pytest.mark.parametrize(
     ("language", "text"),
-    [("da", "føler mig usynlig"), ("en", "i feel invisible"), ("da", "jeg har det bare skidt")],
+    [("da", "føler mig usynlig"), ("en", "i feel invisible"), ("da", "jeg føler mig så overset")],
 )
 async def test_a_feeling_typed_outside_menu_and_topics_is_heard_not_rejected(
     double: BotApiDouble, snakkes: Snakkes, language: str, text: str
@@ -144,7 +144,7 @@ async def test_a_fallback_inside_the_measure_keeps_its_buttons_and_typed_answers
     _intro, first = await press(double, ada, menu, "Hvordan har jeg det egentlig?", count=2)
     second = await reply_to(double, ada, "typisk altid lol")
     assert second.text == "Hvor ofte føler du dig holdt udenfor?"
-    puzzled = await reply_to(double, ada, "qwerty zxcv")
+    puzzled = await reply_to(double, ada, "banan")
     assert second.labels() == puzzled.labels()[: len(second.labels())]
     third = await reply_to(double, ada, "af og til")
     assert third.text == "Hvor ofte føler du dig isoleret fra andre?"
