@@ -80,6 +80,11 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
         "Statistics overview (a year, 1,000,000 conversations)",
         ["backend", "events", "best_s", "median_s", "load_s", "fold_s"],
     ),
+    "console.json": (
+        "Volunteer console: a volunteer's message to the web chat, 50 conversations",
+        ["conversations", "messages", "offered_rate", "lost", "p50_ms", "p95_ms", "p99_ms",
+         "max_ms", "cpu_seconds_per_1000", "total_bytes", "first_contentful_paint_ms"],
+    ),
 }
 
 
@@ -104,6 +109,8 @@ def main() -> None:
         data = json.loads(path.read_text(encoding="utf-8"))
         rows = data if isinstance(data, list) else data.get("results", [data])
         parts += ["", f"## {title}", "", table(rows, columns)]
+        if isinstance(data, dict) and "note" in data:
+            parts += ["", str(data["note"])]
         if isinstance(data, dict) and "growth" in data:
             growth = ", ".join(f"{g['people']:,}: {g['rss_mb']} MB" for g in data["growth"])
             parts += ["", f"Resident memory along the way: {growth}."]

@@ -33,6 +33,7 @@ async def main() -> None:
     started = time.perf_counter()
     postgres = ("--postgres", url) if (url := os.environ.get("SNAKKES_BENCH_POSTGRES_URL")) else ()
     await run("bench.inbound", *postgres)
+    await run("bench.console_relay")
     await asyncio.gather(
         run("bench.checkin_burst"),
         run("bench.memory", "--people", MEMORY_PEOPLE),

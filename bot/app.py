@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 
 from bot.config import Settings
+from bot.console import routes as console
+from bot.dashboard import inbox
 from bot.dashboard import routes as dashboard
 from bot.logs import correlation_id, new_correlation_id
 from bot.service import Service
@@ -42,6 +44,8 @@ def init_app(
     webchat.add_routes(app, lambda app: app[SERVICE].web if SERVICE in app else None)
     dashboard.add_routes(app, settings, lambda app: app[SERVICE].database, clock,
                          catalog_of=lambda app: app[SERVICE].catalog)
+    inbox.add_routes(app, lambda app: app[SERVICE].hub if SERVICE in app else None)
+    console.add_routes(app, lambda app: app.get(SERVICE), clock)
     return app
 
 

@@ -23,7 +23,7 @@ from dialogues.semantic import CACHE_FILE
 from storage import handover, migrate
 from storage.db import Database
 from storage.types import utcnow
-from volunteers import invites
+from volunteers import invites, roster
 
 log = logging.getLogger("snakkes")
 
@@ -188,13 +188,6 @@ async def list_volunteers(database: Database) -> list[str]:
 
 
 async def deactivate_volunteer(database: Database, alias: str, org: str) -> bool:
+    """The operation of volunteers/roster.py, which the dashboard calls too."""
     async with database.session() as session, session.begin():
-        rows = await handover.all_volunteers(session)
-        found = next(
-            (r for r in rows if r.org_slug == org and (r.alias or "").lower() == alias.lower()),
-            None,
-        )
-        if found is None:
-            return False
-        found.active, found.available = False, False
-        return True
+        return await roster.deactivate(session, alias, org) is not None

@@ -99,6 +99,8 @@ class WebSettings:
 @dataclass(frozen=True)
 class PrivacySettings:
     message_retention_hours: int = 0
+    # SQLite: seconds between checks that empty the write-ahead log of deleted text.
+    scrub_seconds: int = 5
 
 
 @dataclass(frozen=True)
@@ -274,7 +276,7 @@ def _organisations(entries: Any, source: str, zone: ZoneInfo) -> tuple[Organisat
 
 _ORGANISATION_KEYS = {
     "slug", "name", "languages", "age_bands", "always_open", "hours", "closed_on",
-    "max_waiting", "capacity",
+    "max_waiting", "capacity", "telegram_console",
 }
 
 
@@ -299,6 +301,9 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
     always_open = entry.get("always_open", False)
     if not isinstance(always_open, bool):
         raise ConfigError(f"{where} always_open must be true or false")
+    telegram_console = entry.get("telegram_console", True)
+    if not isinstance(telegram_console, bool):
+        raise ConfigError(f"{where} telegram_console must be true or false")
     hours = _opening_hours(entry.get("hours", {}), where)
     if not always_open and not any(hours):
         raise ConfigError(f"{where} needs hours (e.g. mon = \"09:00-21:00\") or always_open")
@@ -318,6 +323,7 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
         closed_on=_closed_on(entry.get("closed_on", []), where),
         max_waiting=counts["max_waiting"],
         capacity=counts["capacity"],
+        telegram_console=telegram_console,
         zone=zone,
     )
 
@@ -413,6 +419,8 @@ def _validate_service(settings: Settings) -> None:
         raise ConfigError(f"{src}: [web] port must be between 1 and 65535")
     if settings.privacy.message_retention_hours < 0:
         raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
+    if settings.privacy.scrub_seconds < 1:
+        raise ConfigError(f"{src}: [privacy] scrub_seconds must be 1 or more")
 
 
 def _validate_telegram(settings: Settings) -> None:

@@ -15,8 +15,10 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
+from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.outbox import ChannelOutbox
+from bot.pubsub import Hub
 from bot.telegram.channel import TelegramChannel
 from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
@@ -30,14 +32,16 @@ from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import communities, migrate, totals, updates, webchat
+from storage import communities, migrate, scrub, totals, updates, webchat
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.types import Clock, utcnow
 from volunteers import conversation as handover_dialogue
 from volunteers.messages import Wording
 from volunteers.queue import Policy
+from volunteers.roster import CONSOLE_CHANNEL
 from volunteers.runner import HandoverRunner
+from volunteers.web import WebDesk
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,9 @@ class Service:
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
     catalog: Catalog | None = None
+    # The console's push path (bot/pubsub.py): in-process; fed across instances later.
+    hub: Hub = field(default_factory=Hub)
+    desk: WebDesk | None = None  # the browser console's moves
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
@@ -98,8 +105,10 @@ class Service:
         )
         directory = conversation.settings.directory
         service.catalog = directory if isinstance(directory, Catalog) else None
+        service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         service.web = WebChannel(core)
         outbox.register("web", service.web)
+        outbox.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
                 settings.telegram,
@@ -126,6 +135,9 @@ class Service:
             async with self.database.session() as session, session.begin():
                 await communities.seed(session, seed_rows(self.catalog.directory))
         self.spawn(self._maintain(), "maintenance")
+        database_file = scrub.sqlite_file(self.settings.database.url)
+        if database_file is not None:
+            self.spawn(self._scrub(database_file), "scrub")
         try:
             await self._start_channels()
         finally:
@@ -195,6 +207,17 @@ class Service:
             except Exception as error:
                 log.error("maintenance failed: %s", type(error).__name__)
             await asyncio.sleep(_MAINTENANCE_EVERY)
+
+    async def _scrub(self, database_file: Path) -> None:
+        """SQLite: empty the write-ahead log of deleted text every few seconds while it
+        holds anything (storage/scrub.py)."""
+        while True:
+            await asyncio.sleep(self.settings.privacy.scrub_seconds)
+            try:
+                if scrub.needs_checkpoint(database_file):
+                    await asyncio.to_thread(scrub.checkpoint, database_file)
+            except OSError as error:
+                log.error("scrub failed: %s", type(error).__name__)
 
     async def _maintain_once(self, now: datetime) -> None:
         async with self.database.session() as session, session.begin():

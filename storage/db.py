@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import (
 
 from storage import sqlite
 
+READ_ONLY = "snakkes_read_only"
+
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Build the engine. SQLite gets WAL, foreign keys (for ON DELETE CASCADE), a busy timeout
@@ -40,11 +42,17 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=0")  # a busy database is retried without blocking
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA secure_delete=ON")  # deleted text is zeroed (storage/scrub.py)
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A read-only session (Database.reading) begins DEFERRED: in WAL mode it neither
+        # waits for nor holds up writers.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
@@ -56,6 +64,9 @@ class Database:
         self.url = url
         self.engine = create_engine(url)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.readers = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
 
     @property
     def dialect(self) -> str:
@@ -63,6 +74,11 @@ class Database:
 
     def session(self) -> AsyncSession:
         return self.sessions()
+
+    def reading(self) -> AsyncSession:
+        """A session that only reads (never writes in it): on SQLite its transaction does
+        not take the write lock, so a page refreshing its view waits for no one."""
+        return self.readers()
 
     async def ping(self) -> bool:
         """True when the database answers; used by /healthz."""

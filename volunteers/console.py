@@ -8,19 +8,17 @@ the debrief, "vd:<id>:<question>:<answer>".
 
 from __future__ import annotations
 
-import re
-
 from dialogues.conversation import Turn
 from dialogues.messages import Choice
+from storage import console as inbox
 from storage import handover as store
 from storage import paths
 from storage.models import Handover, Volunteer
-from volunteers import invites, lifecycle, queue
+from volunteers import invites, lifecycle, queue, roster
 from volunteers.desk import Desk
 from volunteers.messages import TOPICS, Post
 from volunteers.relay import Relay
 
-_ALIAS = re.compile(r"^[^\W\d_][^\W\d_ '-]*(?:[ '-][^\W\d_]+)*$")
 _HANDBACK = "handback:"
 
 
@@ -46,6 +44,11 @@ class Console:
         if invite is None:
             turn.say("volunteer_code_unknown")
             return
+        org = self.policy.organisation(invite.org_slug)
+        if org is not None and not org.telegram_console:
+            invite.used_at = None  # the code stays good for the browser console
+            turn.say("volunteer_use_console", org=org.name)
+            return
         if volunteer is None:
             volunteer = Volunteer(participant_id=turn.participant.id, created_at=turn.now)
             turn.session.add(volunteer)
@@ -68,8 +71,8 @@ class Console:
         turn.say("volunteer_alias_prompt")
 
     async def _alias(self, turn: Turn, volunteer: Volunteer) -> None:
-        alias = " ".join(turn.inbound.text.split())
-        if not 2 <= len(alias) <= 24 or not _ALIAS.match(alias):
+        alias = roster.clean_alias(turn.inbound.text)
+        if alias is None:
             turn.say("volunteer_alias_invalid")
             return
         org = self._org_name(volunteer)
@@ -198,8 +201,11 @@ class Console:
         self.desk.post(turn, posts)
 
     async def _flag(self, turn: Turn, volunteer: Volunteer, row: Handover) -> None:
-        row.flagged = True
-        await lifecycle.record(turn.session, row, "handover_flagged", now=turn.now)
+        if not row.flagged:
+            row.flagged = True
+            await lifecycle.record(turn.session, row, "handover_flagged", now=turn.now)
+            inbox.add_to_inbox(turn.session, inbox.FLAG, row, org_slug=volunteer.org_slug,
+                               alias=volunteer.alias or "", now=turn.now)
         turn.say("volunteer_flagged")
         self.desk.post(turn, await self._tell_coordinators(turn, volunteer, row))
 
@@ -280,6 +286,8 @@ class Console:
             await lifecycle.record(turn.session, row, "debrief_follow_up", answer, now=now)
             turn.say("volunteer_debrief_thanks")
             if row.debrief_follow_up:
+                inbox.add_to_inbox(turn.session, inbox.FOLLOW_UP, row, org_slug=volunteer.org_slug,
+                                   alias=volunteer.alias or "", now=now)
                 self.desk.post(turn, await self._tell_coordinators(turn, volunteer, row))
         else:
             self.desk.stale(turn)

@@ -63,6 +63,9 @@ class Organisation:
     closed_on: frozenset[date] = frozenset()
     max_waiting: int = 20
     capacity: int = 1  # conversations one volunteer has at a time
+    # Whether its volunteers may also work through their own Telegram chat with the bot
+    # (the browser console is always there); the text then stays in their Telegram history.
+    telegram_console: bool = True
     zone: ZoneInfo = field(default=ZoneInfo("Europe/Copenhagen"))
 
     def serves(self, language: str, age_band: str | None) -> bool:

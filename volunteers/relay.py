@@ -16,7 +16,7 @@ from storage import handover as store
 from storage.models import Handover, Volunteer
 from volunteers import lifecycle
 from volunteers.desk import Desk
-from volunteers.messages import Post
+from volunteers.messages import Post, Wording
 
 
 class Relay:
@@ -99,11 +99,17 @@ class Relay:
     def _framed(
         self, name: str, text: str, language: str, choices: tuple[Choice, ...]
     ) -> list[Outbound]:
-        """"name: text", split where a long message would pass Telegram's limit."""
-        room = MAX_TEXT - len(self.wording.get("handover_relay", language, name=name, text=""))
-        parts = [text[i : i + room] for i in range(0, len(text), room)]
-        framed = [self.wording.get("handover_relay", language, name=name, text=p) for p in parts]
-        return [
-            Outbound(body, rows(*choices) if index == len(framed) - 1 else ())
-            for index, body in enumerate(framed)
-        ]
+        return framed(self.wording, name, text, language, choices)
+
+
+def framed(
+    wording: Wording, name: str, text: str, language: str, choices: tuple[Choice, ...] = ()
+) -> list[Outbound]:
+    """"name: text", split where a long message would pass Telegram's limit."""
+    room = MAX_TEXT - len(wording.get("handover_relay", language, name=name, text=""))
+    parts = [text[i : i + room] for i in range(0, len(text), room)]
+    bodies = [wording.get("handover_relay", language, name=name, text=p) for p in parts]
+    return [
+        Outbound(body, rows(*choices) if index == len(bodies) - 1 else ())
+        for index, body in enumerate(bodies)
+    ]

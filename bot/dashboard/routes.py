@@ -32,7 +32,7 @@ from storage import coordinators, handover
 from storage.db import Database
 from storage.statistics import ALL
 from storage.types import Clock
-from volunteers import invites
+from volunteers import invites, roster
 
 STATIC = Path(__file__).resolve().parent / "static"
 COOKIE, LOGIN_COOKIE = "snakkes_dashboard", "snakkes_dashboard_login"
@@ -64,6 +64,19 @@ class Dashboard:
 
 DASHBOARD: web.AppKey[Dashboard] = web.AppKey("dashboard", Dashboard)
 Handler = Callable[[web.Request, Who], Awaitable[web.StreamResponse]]
+
+
+def protected(handler: Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A coordinator's page of another module (the inbox): log-in and CSRF as here."""
+    return _protected(handler)
+
+
+def database_of(request: web.Request) -> Database:
+    return _database(request)
+
+
+def html(body: str, status: int = 200) -> web.Response:
+    return _html(body, status)
 
 
 def add_routes(
@@ -348,12 +361,10 @@ async def deactivate(request: web.Request, who: Who) -> web.StreamResponse:
     if not _allowed_org(request, who, org):
         return await _volunteers_page(request, who, status=403,
                                       message=texts.t("not_yours", _language(request)))
-    # The CLI's deactivation, shared (imported here: bot.cli imports the app that imports
-    # these routes).
-    from bot import cli  # noqa: PLC0415
-
     language = _language(request)
-    if await cli.deactivate_volunteer(_database(request), alias, org):
+    async with _database(request).session() as session, session.begin():
+        found = await roster.deactivate(session, alias, org)
+    if found is not None:
         return await _volunteers_page(request, who,
                                       message=texts.t("deactivated", language, alias=alias))
     return await _volunteers_page(request, who, status=404,

@@ -64,8 +64,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "deactivate": ("Deaktivér {alias}", "Deactivate {alias}"),
     "code_once": ("Engangskode til invitation (vises kun nu):",
                   "One-time invite code (shown only now):"),
-    "code_how": ("Den frivillige sender {command} til botten i en privat chat.",
-                 "The volunteer sends {command} to the bot in a private chat."),
+    "code_how": ("Den frivillige tilmelder sig med koden i frivilligkonsollen på "
+                 "/console/signup (eller sender {command} til botten i en privat chat, hvor "
+                 "organisationen tillader Telegram).",
+                 "The volunteer signs up with it in the volunteer console at /console/signup "
+                 "(or sends {command} to the bot in a private chat, where the organisation "
+                 "allows Telegram)."),
     "bad_invite": ("Ikke en organisation eller rolle, du kan invitere til.",
                    "Not an organisation or role you can invite to."),
     "not_yours": ("Ikke din organisation.", "Not your organisation."),
@@ -73,6 +77,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_volunteer": ("Ingen frivillig ved navn {alias}.", "No volunteer {alias}."),
     "legend": ("Tegn i tabellerne", "Marks in the tables"),
     "communities": ("Fællesskaber", "Communities"),
+    "inbox": ("Indbakke", "Inbox"),
+    "live": ("Samtaler nu", "Live"),
     "communities_intro": (
         "De fællesskaber, botten foreslår. Din organisation vedligeholder sine egne; de "
         "fælles vedligeholdes af administratorerne. Ændringer når botten inden for et minut.",

@@ -3,6 +3,7 @@
 from storage.models.base import Base
 from storage.models.checkins import Checkin
 from storage.models.communities import CommunityEntry
+from storage.models.console import CannedResponse, ConsoleSession, InboxItem, ReadAlong
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
@@ -13,8 +14,10 @@ from storage.models.webchat import WebchatMessage
 
 __all__ = [
     "Base",
+    "CannedResponse",
     "Checkin",
     "CommunityEntry",
+    "ConsoleSession",
     "ConversationState",
     "Coordinator",
     "DailyCount",
@@ -23,6 +26,7 @@ __all__ = [
     "FoldState",
     "GroupNotice",
     "Handover",
+    "InboxItem",
     "Invite",
     "Measurement",
     "MeasurementScore",
@@ -30,6 +34,7 @@ __all__ = [
     "ParticipantPath",
     "PendingErasure",
     "ProcessedUpdate",
+    "ReadAlong",
     "RelayMessage",
     "StatEvent",
     "Volunteer",

@@ -55,6 +55,8 @@ class Volunteer(Base):
     awaiting: Mapped[str] = mapped_column(String(32), default="")
     # With room for more than one conversation: the one typed text goes to.
     focus_handover_id: Mapped[int | None]
+    # Set for a volunteer of the browser console (argon2id; the console's log-in).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
 

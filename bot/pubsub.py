@@ -1,0 +1,93 @@
+"""Publish/subscribe inside one process: the console's push path.
+
+A topic is a short string ("volunteer:12", "org:example"); an event is a small dict that
+never holds message text or an identity beyond such ids. Subscribers are woken in order;
+a slow subscriber loses nothing but is coalesced (its queue holds at most `depth` events,
+then the oldest go: every event only says "look again", the database says what changed).
+
+One instance needs nothing more. With several instances on PostgreSQL, a listener
+(LISTEN/NOTIFY, the delivery work of issue #13) feeds what other instances stored into
+`publish` here, and a `Hub` built with a `forward` sends this instance's events out;
+nothing else in the console changes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+Event = dict[str, Any]
+
+
+class Subscription:
+    def __init__(self, hub: Hub, topics: tuple[str, ...], depth: int) -> None:
+        self.hub = hub
+        self.topics = topics
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize=depth)
+
+    def put(self, event: Event) -> None:
+        if self.queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                self.queue.get_nowait()
+        self.queue.put_nowait(event)
+
+    async def get(self, wait: float | None = None) -> Event | None:
+        """The next event, or None after `wait` seconds without one."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), wait)
+        except TimeoutError:
+            return None
+
+    def drain(self) -> list[Event]:
+        found = []
+        while not self.queue.empty():
+            found.append(self.queue.get_nowait())
+        return found
+
+
+class Hub:
+    def __init__(self, forward: Callable[[str, Event], None] | None = None) -> None:
+        self._subscribers: dict[str, set[Subscription]] = {}
+        self._forward = forward
+
+    def publish(self, topic: str, event: Event, *, local_only: bool = False) -> None:
+        """Wake every subscriber of `topic` in this process (and, unless `local_only`,
+        hand the event to the cross-instance forwarder, if there is one)."""
+        for subscription in list(self._subscribers.get(topic, ())):
+            subscription.put({**event, "topic": topic})
+        if self._forward is not None and not local_only:
+            self._forward(topic, event)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, *topics: str, depth: int = 64) -> AsyncIterator[Subscription]:
+        subscription = Subscription(self, topics, depth)
+        for topic in topics:
+            self._subscribers.setdefault(topic, set()).add(subscription)
+        try:
+            yield subscription
+        finally:
+            for topic in topics:
+                found = self._subscribers.get(topic)
+                if found is not None:
+                    found.discard(subscription)
+                    if not found:
+                        del self._subscribers[topic]
+
+    def subscribers(self, topic: str) -> int:
+        return len(self._subscribers.get(topic, ()))
+
+
+def volunteer_topic(volunteer_id: int) -> str:
+    return f"volunteer:{volunteer_id}"
+
+
+def org_topic(org_slug: str) -> str:
+    return f"org:{org_slug}"
+
+
+def console_topic(address: str) -> str:
+    """Where the outbox's console sender publishes what the handover says to a volunteer
+    (the address is the volunteer participant's own random key)."""
+    return f"console:{address}"
