@@ -124,6 +124,16 @@ class CheckinsSettings:
 
 
 @dataclass(frozen=True)
+class DeliverySettings:
+    # A send to Telegram not answered within this is a time-out, and is tried again.
+    send_timeout_seconds: int = 5
+    # How long an instance holds the messages it is sending; a dead one's come free after.
+    lease_seconds: int = 10
+    # How often the outbox is searched for messages nobody holds (a safety net).
+    sweep_milliseconds: int = 1000
+
+
+@dataclass(frozen=True)
 class HandoverSettings:
     wait_timeout_minutes: int = 10
     idle_ask_minutes: int = 30
@@ -146,6 +156,7 @@ class Settings:
     source: str = "defaults"
     checkins: CheckinsSettings = field(default_factory=CheckinsSettings)
     handover: HandoverSettings = field(default_factory=HandoverSettings)
+    delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
     @property
     def secret_key(self) -> bytes:
@@ -162,6 +173,7 @@ _SECTIONS: dict[str, type] = {
     "dialogues": DialoguesSettings,
     "checkins": CheckinsSettings,
     "handover": HandoverSettings,
+    "delivery": DeliverySettings,
 }
 
 
@@ -396,6 +408,18 @@ def _validate(settings: Settings) -> None:
     _validate_dialogues(settings)
     _validate_checkins(settings)
     _validate_handover(settings)
+    _validate_delivery(settings)
+
+
+def _validate_delivery(settings: Settings) -> None:
+    src, de = settings.source, settings.delivery
+    for key in ("send_timeout_seconds", "lease_seconds", "sweep_milliseconds"):
+        if getattr(de, key) < 1:
+            raise ConfigError(f"{src}: [delivery] {key} must be 1 or more")
+    if de.lease_seconds <= de.send_timeout_seconds:
+        raise ConfigError(
+            f"{src}: [delivery] lease_seconds must be more than send_timeout_seconds"
+        )
 
 
 def _validate_service(settings: Settings) -> None:

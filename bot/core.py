@@ -1,22 +1,30 @@
 """The channel-agnostic core: one inbound message from one person, handled exactly once.
 
 Every channel hands its messages here as an `Envelope`. The core claims the update,
-finds the participant by pseudonym, lets the conversation answer, and commits all of it
-in one transaction; the channel then sends the replies. A failure rolls everything back,
-so a retried delivery starts from a clean slate.
+finds the participant by pseudonym, lets the conversation answer, and writes the answer and
+every message to someone else (the relay, a volunteer's alert) to the outbox, all in one
+transaction. Once it commits, this instance's sender (bot/delivery.py) delivers them; a
+failure rolls everything back, so a retried delivery starts from a clean slate, and a
+redelivered update that was handled finds its answer already in the outbox.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.delivery import Parcel, Postman, body_of, first_tries
 from dialogues.content import LANGUAGES
-from dialogues.conversation import AfterCommit, Conversation
-from dialogues.messages import Inbound, Kind, Outbound
-from storage import participants, updates
+from dialogues.conversation import Conversation, Turn
+from dialogues.messages import Delivery, Inbound, Kind, Lane, Outbound
+from storage import outbox, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
+from storage.models import OutboxMessage, Participant
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +50,23 @@ class Handled:
     replies: list[Outbound] = field(default_factory=list)
     duplicate: bool = False
     pseudonym: str = ""
+    language: str | None = None  # the person's language after the turn; None if erased
+    parcels: list[Parcel] = field(default_factory=list)  # the replies, in the sender's hands
+    posts: list[Parcel] = field(default_factory=list)  # the turn's messages to other people
+
+    async def first_tries(self, timeout: float = 10.0) -> list[Delivery]:  # noqa: ASYNC109
+        """Wait until each reply was tried once (they are in the outbox either way)."""
+        return await first_tries(self.parcels, timeout)
+
+
+@dataclass
+class _Letter:
+    """A message written in the turn's transaction, waiting for its row id."""
+
+    row: OutboxMessage
+    address: str
+    message: Outbound
+    reply: bool
 
 
 class Core:
@@ -50,12 +75,14 @@ class Core:
         database: Database,
         keyring: Keyring,
         conversation: Conversation,
+        postman: Postman,
         *,
         default_language: str = "da",
     ) -> None:
         self.database = database
         self.keyring = keyring
         self.conversation = conversation
+        self.postman = postman
         self.default_language = default_language
 
     def language_for(self, hint: str | None) -> str:
@@ -64,17 +91,14 @@ class Core:
         return base if base in LANGUAGES else self.default_language
 
     async def handle(self, envelope: Envelope) -> Handled:
-        handled, after_commit = await self._handle(envelope)
-        for work in after_commit:
-            try:
-                await work()
-            except Exception as error:
-                # Committed already: what is left is a message to someone else that did not
-                # go out; the runners' rounds catch up with the state (e.g. a block).
-                log.error("after-commit work failed: %s", type(error).__name__)
+        handled, letters = await self._handle(envelope)
+        parcels = [self._parcel(envelope, letter) for letter in letters]
+        self.postman.take(parcels)
+        for parcel, letter in zip(parcels, letters, strict=True):
+            (handled.parcels if letter.reply else handled.posts).append(parcel)
         return handled
 
-    async def _handle(self, envelope: Envelope) -> tuple[Handled, list[AfterCommit]]:
+    async def _handle(self, envelope: Envelope) -> tuple[Handled, list[_Letter]]:
         async with self.database.session() as session, session.begin():
             if envelope.update_key is not None and not await updates.claim(
                 session, envelope.channel, envelope.update_key
@@ -94,13 +118,107 @@ class Core:
                 create=envelope.inbound.kind is not Kind.CHOICE,
             )
             if arrival is None:
-                return Handled(replies=[self.conversation.stale(language)]), []
+                stale = [self.conversation.stale(language)]
+                letters = self._replies(session, envelope, None, stale, Lane.LIVE)
+                await session.flush()
+                return Handled(replies=stale, language=language), letters
             participant = arrival.participant
             turn = await self.conversation.handle(
                 session, arrival, envelope.inbound, channel=envelope.channel
             )
-            handled = Handled(replies=turn.replies, pseudonym=participant.pseudonym)
-            return handled, turn.after_commit
+            letters = await self._letters(session, envelope, turn)
+            await session.flush()
+            handled = Handled(
+                replies=turn.replies,
+                pseudonym=participant.pseudonym,
+                language=None if turn.erased else participant.language,
+            )
+            return handled, letters
+
+    async def _letters(
+        self, session: AsyncSession, envelope: Envelope, turn: Turn
+    ) -> list[_Letter]:
+        """The turn's replies and its messages to others, as outbox rows."""
+        lane = Lane.CRISIS if turn.urgent else Lane.LIVE
+        own = None if turn.erased else turn.participant
+        letters = self._replies(session, envelope, own, turn.replies, lane)
+        now = self.postman.clock()
+        for participant_id, message in turn.outgoing:
+            other = await session.get(Participant, participant_id)
+            if other is None or not other.reachable:
+                continue
+            row = self._row(session, other.pseudonym, other.channel, other.sealed_address,
+                            message, Lane.CRISIS if turn.urgent else Lane.RELAY, other.id, now)
+            address = participants.address_of(self.keyring, other)
+            letters.append(_Letter(row, address, message, reply=False))
+        return letters
+
+    def _replies(
+        self,
+        session: AsyncSession,
+        envelope: Envelope,
+        participant: Participant | None,
+        replies: Sequence[Outbound],
+        lane: Lane,
+    ) -> list[_Letter]:
+        """Rows for the person who wrote; `participant` is None when nobody is stored (the
+        last words after an erasure), and the row then carries its own sealed address."""
+        if not replies:
+            return []
+        chat = self.keyring.pseudonym(envelope.channel, envelope.user_key)
+        sealed = (
+            participant.sealed_address
+            if participant is not None
+            else self.keyring.seal(envelope.address, chat)
+        )
+        now = self.postman.clock()
+        pid = participant.id if participant is not None else None
+        return [
+            _Letter(
+                self._row(session, chat, envelope.channel, sealed, reply, lane, pid, now),
+                envelope.address,
+                reply,
+                reply=True,
+            )
+            for reply in replies
+        ]
+
+    def _row(  # noqa: PLR0917 - one row's fields, each named at the call
+        self,
+        session: AsyncSession,
+        chat: str,
+        channel: str,
+        sealed_address: bytes,
+        message: Outbound,
+        lane: Lane,
+        participant_id: int | None,
+        now: datetime,
+    ) -> OutboxMessage:
+        return outbox.add(
+            session,
+            self.keyring,
+            chat=chat,
+            channel=channel,
+            sealed_address=sealed_address,
+            body=body_of(message),
+            lane=int(lane),
+            participant_id=participant_id,
+            owner=self.postman.owner,
+            held_until=self.postman.held_until(now),
+            now=now,
+        )
+
+    def _parcel(self, envelope: Envelope, letter: _Letter) -> Parcel:
+        row = letter.row
+        return Parcel(
+            row.id,
+            row.chat,
+            row.channel,
+            letter.address,
+            letter.message,
+            Lane(row.lane),
+            row.created_at,
+        )
 
     async def claim_group_notice(self, channel: str, group_key: str, update_key: str) -> bool:
         """True when this group should get the one 'private chats only' notice."""

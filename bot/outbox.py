@@ -1,46 +1,57 @@
-"""The running service's Outbox: from a participant id to their channel and address."""
+"""The running service's Outbox for the domain's runners (check-ins, the handover's rounds):
+a message to a participant becomes an outbox row, then the sender delivers it."""
 
 from __future__ import annotations
 
-import logging
-from typing import Protocol
-
-from dialogues.messages import Delivery, Outbound
-from storage import participants
+from bot.delivery import Parcel, Postman, body_of
+from dialogues.messages import Delivery, Lane, Outbound
+from storage import outbox, participants
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.models import Participant
 
-log = logging.getLogger(__name__)
-
-
-class Sender(Protocol):
-    """A channel's way of delivering one message to one address."""
-
-    async def deliver(self, address: str, message: Outbound) -> Delivery: ...
+# How long a runner waits for the first try before it counts the message as handed over.
+FIRST_TRY_WAIT = 30.0
 
 
 class ChannelOutbox:
-    def __init__(self, database: Database, keyring: Keyring) -> None:
+    def __init__(
+        self, database: Database, keyring: Keyring, postman: Postman, lane: Lane = Lane.RELAY
+    ) -> None:
         self.database = database
         self.keyring = keyring
-        self.senders: dict[str, Sender] = {}
+        self.postman = postman
+        self.lane = lane
 
-    def register(self, channel: str, sender: Sender) -> None:
-        self.senders[channel] = sender
+    def in_lane(self, lane: Lane) -> ChannelOutbox:
+        """The same outbox, for messages of another lane (check-ins: Lane.ROUTINE)."""
+        return ChannelOutbox(self.database, self.keyring, self.postman, lane)
 
     async def send(self, participant_id: int, message: Outbound) -> Delivery:
-        async with self.database.session() as session:
+        """Write the message to the outbox and wait for its first try: SENT when it arrived
+        or is being tried again (the sender keeps it), BLOCKED on a 403, FAILED on a 400."""
+        now = self.postman.clock()
+        async with self.database.session() as session, session.begin():
             participant = await session.get(Participant, participant_id)
-        if participant is None or not participant.reachable:
-            return Delivery.BLOCKED
-        sender = self.senders.get(participant.channel)
-        if sender is None:
-            log.warning("no sender for channel %s", participant.channel)
-            return Delivery.FAILED
-        address = participants.address_of(self.keyring, participant)
-        delivery = await sender.deliver(address, message)
-        if delivery is Delivery.BLOCKED:
-            async with self.database.session() as session, session.begin():
-                await participants.mark_unreachable(session, participant.pseudonym)
-        return delivery
+            if participant is None or not participant.reachable:
+                return Delivery.BLOCKED
+            row = outbox.add(
+                session,
+                self.keyring,
+                chat=participant.pseudonym,
+                channel=participant.channel,
+                sealed_address=participant.sealed_address,
+                body=body_of(message),
+                lane=int(self.lane),
+                participant_id=participant.id,
+                owner=self.postman.owner,
+                held_until=self.postman.held_until(now),
+                now=now,
+            )
+            await session.flush()
+            address = participants.address_of(self.keyring, participant)
+        parcel = Parcel(
+            row.id, row.chat, row.channel, address, message, self.lane, row.created_at
+        )
+        self.postman.take([parcel])
+        return await parcel.first_try(FIRST_TRY_WAIT)

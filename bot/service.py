@@ -17,6 +17,8 @@ from telegram.error import InvalidToken, TelegramError
 from bot.config import Settings
 from bot.console.sender import ConsoleSender
 from bot.core import Core
+from bot.delivery import Postman
+from bot.notify import Announcer
 from bot.outbox import ChannelOutbox
 from bot.pubsub import Hub
 from bot.telegram.channel import TelegramChannel
@@ -24,7 +26,7 @@ from bot.webchat.channel import WebChannel
 from bot.webchat.session import COOKIE_MAX_AGE
 from dialogues.content import Texts
 from dialogues.conversation import Conversation, DialogueSettings, Turn
-from dialogues.messages import Outbox
+from dialogues.messages import Lane, Outbox
 from dialogues.resources import EXAMPLE_DIRECTORY, Catalog, Directory, seed_rows
 from dialogues.safety import CrisisNet
 from dialogues.semantic import E5Embedder
@@ -32,9 +34,11 @@ from scheduler import bridging
 from scheduler import conversation as checkin_dialogue
 from scheduler.planning import Rules, parse_clock
 from scheduler.runner import CheckinRunner
-from storage import communities, migrate, scrub, totals, updates, webchat
+from storage import communities, inbox, migrate, scrub, totals, updates, webchat
+from storage import outbox as outbox_rows
 from storage.crypto import Keyring
 from storage.db import Database
+from storage.limits import SharedWindow
 from storage.types import Clock, utcnow
 from volunteers import conversation as handover_dialogue
 from volunteers.messages import Wording
@@ -54,11 +58,13 @@ class Service:
     settings: Settings
     database: Database
     core: Core
+    postman: Postman
     telegram: TelegramChannel | None = None
     checkins: CheckinRunner | None = None
     handovers: HandoverRunner | None = None
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
+    announcer: Announcer | None = None
     catalog: Catalog | None = None
     # The console's push path (bot/pubsub.py): in-process; fed across instances later.
     hub: Hub = field(default_factory=Hub)
@@ -72,10 +78,16 @@ class Service:
         database = Database(settings.database.url)
         keyring = Keyring(settings.secret_key)
         texts = Texts.default()
-        outbox = ChannelOutbox(database, keyring)
+        postman = Postman(
+            database,
+            keyring,
+            lease=settings.delivery.lease_seconds,
+            sweep_every=settings.delivery.sweep_milliseconds / 1000,
+        )
+        outbox = ChannelOutbox(database, keyring, postman)
         runner = CheckinRunner(
             database,
-            outbox,
+            outbox.in_lane(Lane.ROUTINE),
             texts,
             checkin_rules(settings),
             clock=clock,
@@ -97,18 +109,31 @@ class Service:
             outbox=outbox,
             on_handover_blocked=handovers.wake,
         )
+        postman.blocked_listeners.append(handovers.wake)
         core = Core(
-            database, keyring, conversation, default_language=settings.service.default_language
+            database,
+            keyring,
+            conversation,
+            postman,
+            default_language=settings.service.default_language,
         )
         service = cls(
-            settings, database, core, checkins=runner, handovers=handovers, outbox=outbox
+            settings,
+            database,
+            core,
+            postman,
+            checkins=runner,
+            handovers=handovers,
+            outbox=outbox,
         )
         directory = conversation.settings.directory
         service.catalog = directory if isinstance(directory, Catalog) else None
         service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
-        service.web = WebChannel(core)
-        outbox.register("web", service.web)
-        outbox.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
+        if database.dialect == "postgresql":
+            service.announcer = Announcer(settings.database.url)
+        service.web = WebChannel(core, announcer=service.announcer)
+        postman.register("web", service.web)
+        postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:
             service.telegram = TelegramChannel(
                 settings.telegram,
@@ -117,8 +142,15 @@ class Service:
                 conversation.commands,
                 webhook_secret=webhook_secret(settings),
                 poll_timeout=poll_timeout,
+                send_timeout=settings.delivery.send_timeout_seconds,
+                # Several instances share one PostgreSQL, and then one Telegram budget.
+                shared_window=(
+                    SharedWindow(database, settings.telegram.max_messages_per_second)
+                    if database.dialect == "postgresql"
+                    else None
+                ),
             )
-            outbox.register("telegram", service.telegram)
+            postman.register("telegram", service.telegram)
         return service
 
     def spawn(self, coroutine: Coroutine[Any, Any, Any], name: str) -> None:
@@ -129,6 +161,9 @@ class Service:
 
     async def start(self) -> None:
         await migrate.upgrade(self.database)
+        await self.postman.start()
+        if self.announcer is not None:
+            await self.announcer.start()
         if self.catalog is not None:
             # A fresh deployment's directory comes from its YAML file; after that it is
             # managed on the dashboard.
@@ -173,6 +208,9 @@ class Service:
             await self.checkins.stop()
         if self.telegram is not None and self.telegram.state != "stopped":
             await self.telegram.stop()
+        await self.postman.stop()
+        if self.announcer is not None:
+            await self.announcer.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -223,6 +261,9 @@ class Service:
         async with self.database.session() as session, session.begin():
             await updates.prune(session, now - timedelta(days=2))
             await webchat.prune(session, now - timedelta(seconds=COOKIE_MAX_AGE))
+            # Failed sends and set-aside updates hold no text; a week of them is enough.
+            await outbox_rows.prune_failed(session, now - timedelta(days=7))
+            await inbox.prune(session, now - timedelta(days=7))
         async with self.database.session() as session:
             await totals.fold(session, self.settings.service.zone)
 

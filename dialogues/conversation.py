@@ -63,8 +63,10 @@ class Turn:
     involvement: Involvement = NOT_INVOLVED
     replies: list[Outbound] = field(default_factory=list)
     erased: bool = False
-    # Work for after the turn's transaction commits (messages to other people: the relay).
-    after_commit: list[AfterCommit] = field(default_factory=list)
+    # The safety net fired: this turn's messages go first (Lane.CRISIS).
+    urgent: bool = False
+    # Messages to other people (the relay, alerts), written to the outbox with the turn.
+    outgoing: list[tuple[int, Outbound]] = field(default_factory=list)
     # What typed text was heard as ("choice:often", "intent:bot", "reflect", "fallback"...).
     heard: str = ""
     # The message's sentence embedding, once computed (never twice for one message).
@@ -92,13 +94,12 @@ class Turn:
         """Move to a flow node and say what it says."""
         await self.conversation.engine.enter(self, ref)
 
-    def later(self, work: AfterCommit) -> None:
-        """Run `work` once this turn is committed (never inside its transaction; a failure
-        there is logged, the turn stands)."""
-        self.after_commit.append(work)
+    def send_to(self, participant_id: int, message: Outbound) -> None:
+        """A message to someone else, sent once this turn is committed and never lost: it is
+        written to the outbox in the turn's own transaction."""
+        self.outgoing.append((participant_id, message))
 
 
-AfterCommit = Callable[[], Awaitable[None]]
 Handler = Callable[[Turn], Awaitable[None]]
 Interceptor = Callable[[Turn], Awaitable[bool]]
 CrisisListener = Callable[[Turn, CrisisHit], Awaitable[None]]
@@ -260,6 +261,7 @@ class Conversation:
     async def _crisis(self, turn: Turn, hit: CrisisHit) -> None:
         """Stop the flow and answer with care at once; record an event without text."""
         turn.state.crisis_at = turn.now
+        turn.urgent = True
         await turn.record("crisis", hit.category)
         await turn.goto(CRISIS)
         for listener in self._crisis_listeners:

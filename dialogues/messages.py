@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Protocol
 
 # Telegram's limit for one message; the web chat applies the same.
@@ -61,6 +61,16 @@ class Outbound:
 def rows(*choices: Choice, per_row: int = 1) -> tuple[tuple[Choice, ...], ...]:
     """Lay out buttons `per_row` to a row."""
     return tuple(choices[i : i + per_row] for i in range(0, len(choices), per_row))
+
+
+class Lane(IntEnum):
+    """Which messages go first when Telegram's budget is short: crisis answers and alerts,
+    then replies in live conversations, then the relay, then check-ins and reminders."""
+
+    CRISIS = 0
+    LIVE = 1
+    RELAY = 2
+    ROUTINE = 3
 
 
 class Delivery(StrEnum):

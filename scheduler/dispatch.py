@@ -22,11 +22,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dialogues.content import Texts
 from dialogues.messages import Delivery, Outbound, Outbox
 from scheduler import messages
-from scheduler.pacing import Pacer
 from scheduler.planning import Rules
 from storage import checkins, events
 from storage.checkins import ASK, BRIDGE, CHECKIN, REMINDER, Claimed, Recipient, Sending
 from storage.db import Database
+from storage.limits import Pacer
 from storage.models import Checkin
 from storage.types import Clock
 

@@ -17,10 +17,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from dialogues.content import Texts
 from dialogues.messages import Outbox
 from scheduler.dispatch import Dispatcher
-from scheduler.pacing import Pacer
 from scheduler.planning import Rules
 from storage import checkins
 from storage.db import Database
+from storage.limits import Pacer
 from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,8 @@ READ_ONLY = "snakkes_read_only"
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """Build the engine. SQLite gets WAL, foreign keys (for ON DELETE CASCADE), a busy timeout
-    and BEGIN IMMEDIATE, so concurrent writers queue instead of failing on a lock upgrade."""
+    and BEGIN IMMEDIATE, so concurrent writers queue instead of failing on a lock upgrade;
+    a read-only session (`Database.reading`) begins DEFERRED and takes no write lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return create_async_engine(

@@ -9,6 +9,16 @@ is retried with `await asyncio.sleep`, letting the holder finish in the meantime
 
 It offers the part of aiosqlite's interface that SQLAlchemy's aiosqlite dialect uses, and
 is plugged in with `create_async_engine(..., async_creator=...)`.
+
+Why it imitates two private attributes of aiosqlite (`_connection`, `_tx` with its `_conn`):
+SQLAlchemy 2.1's only async SQLite dialect is the aiosqlite one, and its connection adapter
+reaches into them (dialects/sqlite/aiosqlite.py: the isolation-level setter queues a job on
+`_tx`; commit and rollback check `_connection`). `async_creator` is the supported way to
+hand SQLAlchemy a connection of our own, but no supported interface says what that
+connection must offer besides aiosqlite's public one; the alternatives are a dialect of our
+own built on SQLAlchemy's internal adapter classes (more private surface, not less) or
+aiosqlite's thread per connection (the cost this module exists to avoid). So the two are
+imitated here, narrowly, and tests/storage run every query through them on each upgrade.
 """
 
 from __future__ import annotations

@@ -10,7 +10,6 @@ from dialogues.conversation import Turn
 from dialogues.messages import Delivery, Outbound, Outbox
 from storage import handover as store
 from storage.models import Handover, Volunteer
-from volunteers import lifecycle
 from volunteers.messages import Post, Wording
 from volunteers.queue import Policy
 
@@ -30,15 +29,10 @@ class Desk:
     on_blocked: Callable[[], None] | None = None  # wakes the runner, which settles it
 
     def post(self, turn: Turn, posts: list[Post]) -> None:
-        """Send `posts` once the turn has committed."""
-        if not posts:
-            return
-
-        async def send() -> None:
-            if not await lifecycle.deliver(self.outbox, posts) and self.on_blocked:
-                self.on_blocked()
-
-        turn.later(send)
+        """Send `posts` with the turn: they are written to the outbox in its transaction and
+        go out once it commits (a block found then wakes the runner, which settles it)."""
+        for participant_id, message in posts:
+            turn.send_to(participant_id, message)
 
     def stale(self, turn: Turn) -> None:
         turn.replies.append(turn.conversation.stale(turn.language))

@@ -8,14 +8,15 @@ is stored here, no text goes through the hub.
 
 from __future__ import annotations
 
+from bot.delivery import SENT, Attempt
 from bot.pubsub import Hub, console_topic
-from dialogues.messages import Delivery, Outbound
+from dialogues.messages import Outbound
 
 
 class ConsoleSender:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
 
-    async def deliver(self, address: str, message: Outbound) -> Delivery:
+    async def attempt(self, address: str, message: Outbound) -> Attempt:
         self.hub.publish(console_topic(address), {"type": "changed"})
-        return Delivery.SENT
+        return SENT

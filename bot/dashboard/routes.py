@@ -262,7 +262,7 @@ def _selection(request: web.Request, who: Who) -> tuple[Selection, str]:
 
 async def _report(request: web.Request, selection: Selection) -> Report:
     state = _state(request)
-    async with _database(request).session() as session:
+    async with _database(request).reading() as session:
         return await compute.report(
             session, selection.year, state.settings.service.zone, _today(request),
             state.organisations, grain=selection.grain, scope=selection.org,
@@ -324,7 +324,7 @@ def _export(kind: str) -> Handler:
 # -- volunteers ----------------------------------------------------------------------------
 async def _volunteers_page(request: web.Request, who: Who, *, code: str = "",
                            message: str = "", status: int = 200) -> web.Response:
-    async with _database(request).session() as session:
+    async with _database(request).reading() as session:
         rows = await handover.all_volunteers(session)
     shown = [v for v in rows if who.admin or v.org_slug == who.org]
     state = _state(request)

@@ -10,25 +10,35 @@ import logging
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes, TypeHandler
 
 from bot.config import TelegramSettings
-from bot.core import Core, Envelope
+from bot.core import Core, Envelope, Handled
+from bot.delivery import SENT, Attempt, Result
 from bot.logs import correlation_id, new_correlation_id
 from bot.telegram.limits import WindowRateLimiter
 from bot.telegram.ordering import CONCURRENT_UPDATES, PerChatUpdateProcessor
+from bot.telegram.polling import InboxPoller
 from bot.telegram.request import AiohttpRequest
 from bot.telegram.translate import inbound_of, markup_of
 from dialogues.content import LANGUAGES, Texts
-from dialogues.messages import Delivery, Outbound
+from dialogues.messages import Outbound
+from storage.limits import SharedWindow
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
-_SEND_ATTEMPTS = 3
+_FIRST_TRY_WAIT = 10.0
 
 
 class TelegramChannel:
@@ -41,6 +51,8 @@ class TelegramChannel:
         *,
         webhook_secret: str,
         poll_timeout: int = 10,
+        send_timeout: float = 5.0,
+        shared_window: SharedWindow | None = None,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -49,6 +61,7 @@ class TelegramChannel:
         self.webhook_secret = webhook_secret
         self.poll_timeout = poll_timeout
         self.state = "stopped"
+        self.poller: InboxPoller | None = None
         # Webhook requests wait here for the outcome of their update (keyed by id(update)).
         self._outcomes: dict[int, asyncio.Future[bool]] = {}
         builder = (
@@ -56,14 +69,21 @@ class TelegramChannel:
             .token(settings.token.get())
             .base_url(f"{settings.api_url.rstrip('/')}/bot")
             .base_file_url(f"{settings.api_url.rstrip('/')}/file/bot")
-            .request(AiohttpRequest(connection_pool_size=32))
-            .get_updates_request(AiohttpRequest(connection_pool_size=1))
+            .request(
+                AiohttpRequest(
+                    connection_pool_size=32, read_timeout=send_timeout, write_timeout=send_timeout
+                )
+            )
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
-            .rate_limiter(WindowRateLimiter(settings.max_messages_per_second, max_retries=5))
+            .rate_limiter(
+                WindowRateLimiter(
+                    settings.max_messages_per_second, max_retries=5, shared=shared_window
+                )
+            )
         )
-        if settings.mode == "webhook":
-            builder = builder.updater(None)
-        self.application = builder.build()
+        # No PTB Updater in either mode: webhook updates come from our route, polled ones
+        # from our own loop (bot/telegram/polling.py), which loses nothing.
+        self.application = builder.updater(None).build()
         self.application.add_handler(TypeHandler(Update, self._on_update))
         self.application.add_error_handler(self._on_error)
 
@@ -83,20 +103,27 @@ class TelegramChannel:
                 allowed_updates=list(ALLOWED_UPDATES),
             )
         else:
-            if app.updater is None:  # pragma: no cover - built with one in polling mode
-                raise RuntimeError("polling mode needs PTB's updater")
-            await app.updater.start_polling(
-                timeout=self.poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
-            )
+            await app.bot.delete_webhook()
         await app.start()
+        if self.mode == "polling":
+            self.poller = InboxPoller(
+                app.bot,
+                self.core.database,
+                self.core.keyring,
+                self._process,
+                timeout=self.poll_timeout,
+                allowed_updates=list(ALLOWED_UPDATES),
+            )
+            self.poller.start()
         self.state = self.mode
         log.info("telegram channel running in %s mode", self.mode)
 
     async def stop(self) -> None:
         """Stop fetching, let updates in flight finish, then close the HTTP clients."""
         app = self.application
-        if app.updater is not None and app.updater.running:
-            await app.updater.stop()
+        if self.poller is not None:
+            await self.poller.stop()
+            self.poller = None
         if app.running:
             await app.stop()
         await app.shutdown()
@@ -108,7 +135,10 @@ class TelegramChannel:
     async def process_webhook(self, payload: dict[str, Any], wait: float = 50.0) -> bool:
         """Queue one webhook update and wait until it is handled; False when handling failed,
         so the route can answer non-2xx and Telegram delivers it again."""
-        update = Update.de_json(payload, self.application.bot)
+        return await self._process(Update.de_json(payload, self.application.bot), wait)
+
+    async def _process(self, update: Update, wait: float = 50.0) -> bool:
+        """Hand one update to PTB and wait until it is handled; False when it failed."""
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._outcomes[id(update)] = future
         try:
@@ -159,7 +189,7 @@ class TelegramChannel:
             return
         if query is not None and query.message is not None:
             await self._quietly(query.edit_message_reply_markup(reply_markup=None))
-        await self._reply(user_id, handled.replies, handled.pseudonym)
+        await self._reply(handled)
 
     async def _notify_group(self, chat_id: int, update_id: int) -> None:
         """Say once per group that snakkes only talks in private; otherwise stay silent."""
@@ -177,36 +207,26 @@ class TelegramChannel:
         elif chat.type != chat.PRIVATE and status == "member":
             await self._notify_group(chat.id, update.update_id)
 
-    async def deliver(self, address: str, message: Outbound) -> Delivery:
-        """Send one message to a chat (the Outbox's Sender).
+    async def attempt(self, address: str, message: Outbound) -> Attempt:
+        """Try once to send one message to a chat (the outbox sender's Transport).
 
-        429s are waited out by the rate limiter; a network error is retried a few times;
-        a time-out is not, since the message may have arrived.
+        429s are waited out by the rate limiter first; what it gives up on, the network,
+        5xx and time-outs are for the sender to repeat (a time-out too: the message may not
+        have arrived, and one twice is better than none).
         """
-        for attempt in range(1, _SEND_ATTEMPTS + 1):
-            try:
-                await self.application.bot.send_message(
-                    int(address), message.text, reply_markup=markup_of(message)
-                )
-            except Forbidden:
-                return Delivery.BLOCKED
-            except TimedOut:
-                log.warning("send timed out; not retried [%s]", correlation_id())
-                return Delivery.FAILED
-            except NetworkError as error:
-                if attempt == _SEND_ATTEMPTS or isinstance(error, BadRequest):
-                    raise
-                await asyncio.sleep(0.5 * attempt)
-            else:
-                return Delivery.SENT
-        return Delivery.FAILED  # pragma: no cover - the loop returns or raises
+        try:
+            await self.application.bot.send_message(
+                int(address), message.text, reply_markup=markup_of(message)
+            )
+        except TelegramError as error:
+            return _attempt_of(error)
+        return SENT
 
-    async def _reply(self, chat_id: int, messages: list[Outbound], pseudonym: str) -> None:
-        """Send the replies in order; stop at a block and mark the person unreachable."""
-        for message in messages:
-            if await self.deliver(str(chat_id), message) is Delivery.BLOCKED:
-                await self.core.mark_unreachable(pseudonym)
-                return
+    async def _reply(self, handled: Handled) -> None:
+        """The replies are in the outbox already; wait for their first try, so the webhook
+        answers once they were sent (or are being tried again) and a person's next update
+        waits for this one's answer."""
+        await handled.first_tries(_FIRST_TRY_WAIT)
 
     async def _quietly(self, call: Any) -> None:
         """For calls whose failure changes nothing for the person (answering a button press,
@@ -235,3 +255,18 @@ class TelegramChannel:
             await self.application.bot.set_my_commands(
                 commands, scope=scope, language_code=language
             )
+
+
+def _attempt_of(error: TelegramError) -> Attempt:
+    """What a failed send means for the outbox: stop, give up, or try again."""
+    if isinstance(error, Forbidden):
+        return Attempt(Result.BLOCKED)
+    if isinstance(error, BadRequest):  # before NetworkError, of which it is a kind
+        return Attempt(Result.FAILED, error.message)
+    if isinstance(error, TimedOut):
+        return Attempt(Result.RETRY, "timed out")
+    if isinstance(error, RetryAfter):
+        return Attempt(Result.RETRY, "flood limit")
+    if isinstance(error, NetworkError):  # 5xx and the connection itself
+        return Attempt(Result.RETRY, error.message)
+    return Attempt(Result.FAILED, type(error).__name__)

@@ -5,7 +5,7 @@ Telegram allows about 30 messages in any second (and 20 a minute in one group) a
 AIORateLimiter spaces requests evenly, so any delay on either side (a garbage collection, a
 busy event loop, another process on the CPU) bunches them and Telegram's sliding window
 sees more than 30. Here a send holds its place in a sliding window from its start until a
-period after its answer (see scheduler.pacing.SlidingWindow), which no delay can overrun.
+period after its answer (see storage.limits.SlidingWindow), which no delay can overrun.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
-from scheduler.pacing import SlidingWindow
+from storage.limits import SharedWindow, SlidingWindow
 
 _GROUP_LIMIT, _GROUP_PERIOD = 20, 60.0
 _KEEP_GROUPS = 512  # idle group windows are dropped beyond this many
@@ -35,9 +35,12 @@ class WindowRateLimiter(BaseRateLimiter[int]):
     pauses every request for its retry_after, then the request is tried again (up to
     `max_retries` times). Requests without a chat (getUpdates and the like) are not held."""
 
-    def __init__(self, max_rate: int = 30, *, max_retries: int = 0) -> None:
+    def __init__(
+        self, max_rate: int = 30, *, max_retries: int = 0, shared: SharedWindow | None = None
+    ) -> None:
         self.max_retries = max_retries
         self._overall = SlidingWindow(max_rate, 1.0)
+        self._shared = shared
         self._groups: dict[int | str, SlidingWindow] = {}
         self._paused_until = 0.0
 
@@ -63,7 +66,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self._pause()
                     return await callback(*args, **kwargs)
-                async with self._group(chat), self._overall.slot():
+                async with self._group(chat), self._overall.slot(), self._across():
                     await self._pause()
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -73,6 +76,10 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                     self._paused_until, time.monotonic() + _seconds(error) + 0.1
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+    def _across(self) -> AbstractAsyncContextManager[None]:
+        """The window shared with other instances, when there is one."""
+        return self._shared.slot() if self._shared is not None else nullcontext()
 
     async def _pause(self) -> None:
         """Wait out a retry_after that Telegram asked for."""

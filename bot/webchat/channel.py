@@ -26,11 +26,14 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from bot.core import Core, Envelope
+from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
-from bot.webchat.limits import RateLimiter, WebLimits
+from bot.notify import Announcer
+from bot.webchat.limits import WebLimits
 from dialogues.content import LANGUAGES
-from dialogues.messages import MAX_TEXT, Delivery, Inbound, Kind, Outbound
+from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
 from storage import participants, webchat
+from storage.limits import TokenBuckets
 from storage.models import Participant, WebchatMessage
 
 log = logging.getLogger(__name__)
@@ -83,27 +86,40 @@ def choices_of(message: Outbound) -> list[list[dict[str, str]]]:
 
 class WebChannel:
     def __init__(
-        self, core: Core, *, limits: WebLimits | None = None, sweep_every: float = 10.0
+        self,
+        core: Core,
+        *,
+        limits: WebLimits | None = None,
+        sweep_every: float = 10.0,
+        announcer: Announcer | None = None,
     ) -> None:
         self.core = core
+        # Other instances hear of what this one stores (PostgreSQL), and this one of theirs.
+        self.announcer = announcer
+        if announcer is not None:
+            announcer.listeners.append(self._heard)
+        self._keys: dict[str, str] = {}  # pseudonym -> session key, for sockets held here
         self.limits = limits or WebLimits()
         self.sweep_every = sweep_every
-        self.per_session = RateLimiter(self.limits.message_per_session)
-        self.per_ip = RateLimiter(self.limits.message_per_ip)
-        self.new_sessions = RateLimiter(self.limits.session_per_ip)
-        self.connects = RateLimiter(self.limits.connect_per_ip)
+        self.per_session = TokenBuckets(self.limits.message_per_session)
+        self.per_ip = TokenBuckets(self.limits.message_per_ip)
+        self.new_sessions = TokenBuckets(self.limits.session_per_ip)
+        self.connects = TokenBuckets(self.limits.connect_per_ip)
         self._connections: dict[str, set[Connection]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
-    # -- the outbox's Sender -----------------------------------------------------------
-    async def deliver(self, address: str, message: Outbound) -> Delivery:
-        """Store a message for a web person (a check-in, a volunteer's words) and push it to
-        their open sockets; it is shown when they next open the chat if none is open."""
+    # -- the outbox sender's Transport -----------------------------------------------------
+    async def attempt(self, address: str, message: Outbound) -> Attempt:
+        """Store a message for a web person (a reply, a check-in, a volunteer's words) and
+        push it to their open sockets; it is shown when they next open the chat if none is
+        open. For someone no longer stored (the answer to "erase everything") it is pushed
+        once, without a seq, and kept nowhere."""
         stored, _ = await self._store(address, [message])
         if stored is None:
-            return Delivery.FAILED
-        await self._push(address, stored)
-        return Delivery.SENT
+            await self._broadcast(address, unstored_frame(message))
+        else:
+            await self._push(address, stored)
+        return SENT
 
     # -- sockets -------------------------------------------------------------------------
     async def serve(
@@ -118,6 +134,7 @@ class WebChannel:
             self.core.language_for(language_hint),
         )
         self._connections.setdefault(key, set()).add(conn)
+        self._keys[conn.pseudonym] = key
         sweeper = asyncio.create_task(self._sweep(conn), name="webchat-sweep")
         self._tasks.add(sweeper)
         sweeper.add_done_callback(self._tasks.discard)
@@ -159,6 +176,7 @@ class WebChannel:
             conns.discard(conn)
             if not conns:
                 del self._connections[conn.key]
+                self._keys.pop(conn.pseudonym, None)
 
     # -- frames --------------------------------------------------------------------------
     async def _on_frame(self, conn: Connection, data: str) -> None:
@@ -199,7 +217,7 @@ class WebChannel:
     async def _on_hello(self, conn: Connection, language: object) -> None:
         if isinstance(language, str) and language in LANGUAGES:
             conn.language = language
-        async with self.core.database.session() as session:
+        async with self.core.database.reading() as session:
             participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
             rows = [] if participant is None else await webchat.pending(session, participant.id)
         if participant is not None:
@@ -256,12 +274,9 @@ class WebChannel:
                 language_hint=conn.language,
             )
         )
-        stored, language = await self._store(conn.key, handled.replies)
-        if stored is None:  # erased by this very message (/forget): say it once, keep nothing
-            for reply in handled.replies:
-                await self._broadcast(conn.key, unstored_frame(reply))
-        else:
-            await self._push(conn.key, stored)
+        # The replies are in the outbox; the sender stores and pushes them (see `attempt`).
+        await handled.first_tries()
+        language = handled.language
         if language is not None:
             conn.language = language
         await conn.send({"type": "ack", "id": frame_id, "lang": language or conn.language})
@@ -282,6 +297,8 @@ class WebChannel:
                 await webchat.store(session, participant.id, m.text, choices_of(m))
                 for m in messages
             ]
+            if rows and self.announcer is not None:
+                await self.announcer.announce(session, pseudonym)
             return rows, participant.language
 
     async def _push(self, key: str, rows: Sequence[WebchatMessage]) -> None:
@@ -300,16 +317,31 @@ class WebChannel:
             if not await conn.send(stored_frame(row)):
                 return
 
-    async def _sweep(self, conn: Connection) -> None:
-        """Now and then, send what another instance stored for this session."""
-        while not conn.socket.closed:
-            await asyncio.sleep(self.sweep_every)
-            async with self.core.database.session() as session:
+    def _heard(self, pseudonym: str) -> None:
+        """Some instance stored a message for this pseudonym: push it if a socket is here."""
+        key = self._keys.get(pseudonym)
+        for conn in list(self._connections.get(key, ())) if key is not None else []:
+            task = asyncio.create_task(self._send_pending(conn), name="webchat-heard")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _send_pending(self, conn: Connection) -> None:
+        try:
+            async with self.core.database.reading() as session:
                 participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
                 if participant is None:
-                    continue
+                    return
                 rows = await webchat.pending(session, participant.id)
             await self._send_new(conn, rows)
+        except Exception as error:  # the sweep catches up
+            log.warning("web chat push failed: %s", type(error).__name__)
+
+    async def _sweep(self, conn: Connection) -> None:
+        """Now and then, send what another instance stored for this session: a safety net
+        behind the announcements (PostgreSQL), the only way on SQLite's one instance."""
+        while not conn.socket.closed:
+            await asyncio.sleep(self.sweep_every)
+            await self._send_pending(conn)
 
 
 async def _close(conns: list[Connection], code: int, reason: str) -> None:

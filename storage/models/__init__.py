@@ -7,6 +7,7 @@ from storage.models.console import CannedResponse, ConsoleSession, InboxItem, Re
 from storage.models.coordinators import Coordinator, DashboardSession
 from storage.models.dialogues import ConversationState, Measurement, StatEvent
 from storage.models.handover import Handover, Invite, RelayMessage, Volunteer
+from storage.models.outbox import InboxUpdate, OutboxMessage, TelegramBudget, TelegramSend
 from storage.models.participants import GroupNotice, Participant, PendingErasure, ProcessedUpdate
 from storage.models.paths import ParticipantPath
 from storage.models.statistics import DailyCount, DailyValue, FoldState, MeasurementScore
@@ -27,9 +28,11 @@ __all__ = [
     "GroupNotice",
     "Handover",
     "InboxItem",
+    "InboxUpdate",
     "Invite",
     "Measurement",
     "MeasurementScore",
+    "OutboxMessage",
     "Participant",
     "ParticipantPath",
     "PendingErasure",
@@ -37,6 +40,8 @@ __all__ = [
     "ReadAlong",
     "RelayMessage",
     "StatEvent",
+    "TelegramBudget",
+    "TelegramSend",
     "Volunteer",
     "WebchatMessage",
 ]

@@ -8,6 +8,8 @@ tests stay independent of PTB internals. Point PTB at it with
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import time
 from collections.abc import Callable
@@ -28,7 +30,7 @@ from tests.botapi.models import (
     SentMessage,
 )
 from tests.botapi.players import Players
-from tests.botapi.state import BotState
+from tests.botapi.state import BotState, Stall
 from tests.botapi.wire import read_params
 
 _TOKEN = re.compile(r"^[0-9]+:[A-Za-z0-9_-]+$")
@@ -62,6 +64,7 @@ class BotApiDouble(Players):
         self._url: str | None = None
         self._session: aiohttp.ClientSession | None = None
         self._read_cursor: dict[int, int] = {}
+        self._pump: asyncio.Task[None] | None = None
         self._claimed_calls: set[int] = set()
 
     # ------------------------------------------------------------------------ lifecycle
@@ -92,6 +95,11 @@ class BotApiDouble(Players):
         """Answer pending long polls, close the webhook client and the server."""
         self._state.closing = True
         self._state.signal.fire()
+        if self._pump is not None:
+            self._pump.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pump
+            self._pump = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -146,7 +154,15 @@ class BotApiDouble(Players):
             raise failure
         if handler is None:
             return await self._get_updates(params)
-        return handler[1](self._state, params)
+        stall = self._state.take_stall(method, params)
+        if stall is None:
+            return handler[1](self._state, params)
+        if not stall.delivered:
+            await asyncio.sleep(stall.seconds)  # the bot gives up first; nothing arrived
+            raise ApiError(504, "Gateway Timeout")
+        result = handler[1](self._state, params)
+        await asyncio.sleep(stall.seconds)  # arrived, but the answer comes too late
+        return result
 
     async def _get_updates(self, params: JSON) -> list[JSON]:
         state = self._state
@@ -218,6 +234,59 @@ class BotApiDouble(Players):
                 return
         state.queue = [u for u in state.queue if u["update_id"] != update.get("update_id")]
 
+    def route_webhook(self, url: str) -> None:
+        """Post webhook updates to ``url`` from now on, as if a reverse proxy in front of
+        several instances stood at the address they registered."""
+        if self._state.webhook is None:
+            raise AssertionError("no webhook set: the bot has not called setWebhook")
+        self._state.webhook = {**self._state.webhook, "url": url}
+
+    def pump_webhook(self, connections: int = 8, retry_after: float = 0.2) -> None:
+        """From now on, post pending updates to the webhook as Telegram does: up to
+        ``connections`` at once, each again after ``retry_after`` until it gets a 2xx (also
+        while the bot is down: a refused connection is a failed delivery)."""
+        if self._pump is None:
+            self._pump = asyncio.create_task(self._pump_webhook(connections, retry_after))
+
+    async def _pump_webhook(self, connections: int, retry_after: float) -> None:
+        state = self._state
+        in_flight: set[int] = set()
+        free = asyncio.Semaphore(connections)
+        posts: set[asyncio.Task[None]] = set()
+
+        async def post(update: JSON) -> None:
+            try:
+                try:
+                    status = await self.deliver_webhook(update)
+                except (aiohttp.ClientError, OSError):
+                    status = 0
+                if not 200 <= status < 300:
+                    await asyncio.sleep(retry_after)
+            finally:
+                in_flight.discard(int(update["update_id"]))
+                free.release()
+                state.signal.fire()
+
+        def waiting() -> list[JSON]:
+            if state.webhook is None:
+                return []
+            return [u for u in state.deliverable() if int(u["update_id"]) not in in_flight]
+
+        try:
+            # Not `while True`: Python 3.11's wait_for can swallow the cancel from stop().
+            while not state.closing:
+                await state.signal.wait_for(lambda: bool(waiting()), 1.0)
+                for update in waiting():
+                    await free.acquire()
+                    in_flight.add(int(update["update_id"]))
+                    task = asyncio.create_task(post(update))
+                    posts.add(task)
+                    task.add_done_callback(posts.discard)
+        finally:
+            for task in list(posts):
+                task.cancel()
+            await asyncio.gather(*posts, return_exceptions=True)
+
     async def flush_webhook(self) -> list[int]:
         """Deliver every pending update to the webhook in order; return the HTTP statuses.
 
@@ -229,6 +298,25 @@ class BotApiDouble(Players):
     def on_sent(self, listener: Callable[[SentMessage], None]) -> None:
         """Call `listener` with every message the bot sends or edits, as it arrives."""
         self._state.sent_listeners.append(listener)
+
+    def stall_next(
+        self,
+        method: str,
+        seconds: float,
+        *,
+        delivered: bool,
+        chat_id: int | None = None,
+        count: int = 1,
+    ) -> None:
+        """Answer the next ``count`` calls of ``method`` only after ``seconds``, so the bot
+        times out: with ``delivered`` the message arrived anyway (the answer was lost), without
+        it never did."""
+        self._state.stalls.append(Stall(method, seconds, delivered, chat_id, count))
+
+    @property
+    def most_in_a_second(self) -> int:
+        """The most messages the bot got delivered within any one second."""
+        return self._state.most_per_second
 
     def block(self, user: FakeUser) -> None:
         """From now on the bot's sends to ``user`` get 403 "bot was blocked by the user"."""

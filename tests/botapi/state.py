@@ -77,6 +77,18 @@ class Failure:
     count: int
 
 
+@dataclass
+class Stall:
+    """A call the double answers only after `seconds` (the bot times out first): with
+    `delivered`, Telegram got the message before the answer was lost; without, it never did."""
+
+    method: str
+    seconds: float
+    delivered: bool
+    chat_id: int | None
+    count: int
+
+
 def update_kind(update: JSON) -> str:
     """The update's payload field name, e.g. ``"message"`` or ``"callback_query"``."""
     return next(key for key in update if key != "update_id")
@@ -109,6 +121,10 @@ class BotState:
         self.calls: list[Call] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.failures: list[Failure] = []
+        self.stalls: list[Stall] = []
+        # Deliveries in the last second, and the most there ever were in any one second.
+        self._last_second: deque[float] = deque()
+        self.most_per_second = 0
         self.callback_queries: dict[str, bool] = {}  # id -> answered
         self.queue: list[JSON] = []  # pending (unconfirmed) updates, ascending update_id
         self.redeliveries: list[JSON] = []
@@ -231,6 +247,19 @@ class BotState:
             return failure.error
         return None
 
+    def take_stall(self, method: str, params: JSON) -> Stall | None:
+        """Pop the first injected stall that matches this call, if any."""
+        for stall in self.stalls:
+            if stall.method.lower() != method.lower():
+                continue
+            if stall.chat_id is not None and str(params.get("chat_id")) != str(stall.chat_id):
+                continue
+            stall.count -= 1
+            if stall.count <= 0:
+                self.stalls.remove(stall)
+            return stall
+        return None
+
     def add_failure(
         self,
         method: str,
@@ -279,6 +308,11 @@ class BotState:
         window.append(now)
         self._chat_windows[chat_id] = window  # now the most recently used
         self._global_window.append(now)
+        second = self._last_second
+        while second and second[0] <= now - 1.0:
+            second.popleft()
+        second.append(now)
+        self.most_per_second = max(self.most_per_second, len(second))
         self.delivered_count_by_chat[chat_id] += 1
         self._forget_quiet_chats(now)
 

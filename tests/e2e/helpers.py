@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
+from sqlalchemy import func, select
+
+from storage.db import Database
+from storage.models import OutboxMessage
 from tests.botapi import BotApiDouble, FakeUser, SentMessage
 
 
@@ -35,3 +41,20 @@ async def to_menu(double: BotApiDouble, person: FakeUser) -> SentMessage:
     not_now = "Ikke nu" if person.language_code == "da" else "Not now"
     [menu] = await press(double, person, measure_offer, not_now)
     return menu
+
+
+async def outbox_settled(database: Database, timeout: float = 20.0) -> None:  # noqa: ASYNC109
+    """Wait until nothing waits in the outbox: a message the double has is deleted from it
+    a moment later (the rows are transient by design)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with database.session() as session:
+            waiting = await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.failed_reason.is_(None))
+            )
+        if not waiting:
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{waiting} still in the outbox"
+        await asyncio.sleep(0.05)

@@ -8,11 +8,13 @@ from storage.db import Database
 from storage.models import Base, Participant
 from tests.botapi import BotApiDouble, FakeUser
 from tests.e2e.conftest import Snakkes, StartSnakkes
+from tests.e2e.helpers import outbox_settled
 
 
 async def rows_about(database: Database, participant_id: int) -> dict[str, int]:
     """Rows about one person: their `participants` row and every row pointing at it."""
     counts: dict[str, int] = {}
+    await outbox_settled(database)
     async with database.session() as session:
         for table in Base.metadata.sorted_tables:
             if table.name == "participants":

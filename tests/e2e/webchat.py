@@ -20,6 +20,7 @@ from bot.service import Service
 from bot.webchat.session import COOKIE, session_key
 from storage.db import Database
 from storage.models import Base
+from tests.e2e.helpers import outbox_settled
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -40,6 +41,7 @@ WAIT = 5.0
 async def rows_about_people(database: Database) -> dict[str, int]:
     """Rows in `participants` and in every table that points at a participant."""
     counts: dict[str, int] = {}
+    await outbox_settled(database)
     async with database.session() as session:
         for table in Base.metadata.sorted_tables:
             refers = any(fk.column.table.name == "participants" for fk in table.foreign_keys)
@@ -54,9 +56,8 @@ def web_outbox(service: Service) -> ChannelOutbox:
     """An outbox like the service's, with the service's web sender: how check-ins and the
     volunteer relay write first to a web person."""
     assert service.web is not None
-    outbox = ChannelOutbox(service.database, service.core.keyring)
-    outbox.register("web", service.web)
-    return outbox
+    assert service.outbox is not None
+    return service.outbox
 
 
 # -- protocol level --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ import time
 from telegram.ext import ExtBot
 
 from bot.telegram.limits import WindowRateLimiter
-from scheduler.pacing import Pacer, SlidingWindow
+from storage.limits import Pacer, SlidingWindow
 from tests.botapi import BotApiDouble
 
 

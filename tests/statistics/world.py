@@ -12,8 +12,9 @@ from itertools import count
 
 from bot.config import Settings
 from bot.core import Envelope
+from bot.delivery import SENT, Attempt, first_tries
 from bot.service import Service
-from dialogues.messages import Delivery, Inbound, Kind, Outbound
+from dialogues.messages import Inbound, Kind, Outbound
 from storage import migrate
 from volunteers import invites
 
@@ -41,9 +42,9 @@ class Recorder:
 
     sent: dict[str, list[Outbound]] = field(default_factory=dict)
 
-    async def deliver(self, address: str, message: Outbound) -> Delivery:
+    async def attempt(self, address: str, message: Outbound) -> Attempt:
         self.sent.setdefault(address, []).append(message)
-        return Delivery.SENT
+        return SENT
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class World:
         self.service = Service.build(settings, clock=self.clock)
         self.telegram = Recorder()
         assert self.service.handovers is not None
-        self.service.handovers.outbox.register("telegram", self.telegram)
+        self.service.postman.register("telegram", self.telegram)
         self._updates = count(1)
         self.last: list[Outbound] = []
 
@@ -82,6 +83,7 @@ class World:
             )
         )
         assert not handled.duplicate, "handled as a duplicate"
+        await first_tries([*handled.parcels, *handled.posts], 5.0)
         self.last = handled.replies
         return handled.replies
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.webchat.limits import Rate, RateLimiter
 from bot.webchat.routes import preferred_language
+from storage.limits import Rate, TokenBuckets
 
 
 class FakeTime:
@@ -16,7 +16,7 @@ class FakeTime:
 
 def test_a_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
     clock = FakeTime()
-    limiter = RateLimiter(Rate(burst=3, per_second=2.0), clock=clock)
+    limiter = TokenBuckets(Rate(burst=3, per_second=2.0), clock=clock)
     assert [limiter.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
     assert limiter.take("a") == 0.5  # one token comes back in half a second
     assert limiter.take("b") == 0.0  # keys are independent
@@ -27,7 +27,7 @@ def test_a_bucket_allows_a_burst_then_refills_at_its_rate() -> None:
 
 def test_full_buckets_are_forgotten() -> None:
     clock = FakeTime()
-    limiter = RateLimiter(Rate(burst=1, per_second=1.0), clock=clock)
+    limiter = TokenBuckets(Rate(burst=1, per_second=1.0), clock=clock)
     for index in range(999):
         limiter.take(f"10.0.0.{index}")
     assert len(limiter) == 999

@@ -1,0 +1,82 @@
+"""Live delivery across instances: PostgreSQL LISTEN/NOTIFY (asyncpg).
+
+A web chat message stored by one instance is announced (`pg_notify`, inside the storing
+transaction, so it goes out only if the row is there); every instance listens and pushes it
+to a socket it holds for that person. The payload is the person's pseudonym (an HMAC, never
+an id or a session key). The web chat's 10-second sweep stays as a safety net, for a
+notification lost while a listener reconnects. SQLite is one instance: nothing to announce.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession
+
+log = logging.getLogger(__name__)
+
+WEBCHAT = "snakkes_webchat"
+_RECONNECT_AFTER = 2.0
+
+
+class Announcer:
+    """Listens on one channel on its own connection, and announces on the caller's."""
+
+    def __init__(self, database_url: str, channel: str = WEBCHAT) -> None:
+        self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        self.channel = channel
+        self.listeners: list[Callable[[str], None]] = []
+        self._task: asyncio.Task[None] | None = None
+        self._ready = asyncio.Event()
+
+    async def announce(self, session: AsyncSession, payload: str) -> None:
+        """Tell every instance, once the caller's transaction commits."""
+        await session.execute(
+            text("SELECT pg_notify(:channel, :payload)"),
+            {"channel": self.channel, "payload": payload},
+        )
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._listen(), name="notify-listen")
+        try:
+            await asyncio.wait_for(self._ready.wait(), 10)
+        except TimeoutError:
+            log.warning("not listening for other instances' messages yet; retrying")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _listen(self) -> None:
+        while True:
+            connection: Any = None
+            try:
+                connection = await asyncpg.connect(self.dsn)
+                await connection.add_listener(self.channel, self._heard)
+                self._ready.set()
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _conn, ended=lost: ended.set())
+                await lost.wait()
+                log.warning("lost the connection that hears other instances; reconnecting")
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("cannot listen for other instances: %s", type(error).__name__)
+            finally:
+                if connection is not None and not connection.is_closed():
+                    await connection.close()
+            await asyncio.sleep(_RECONNECT_AFTER)
+
+    def _heard(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
+        for listener in self.listeners:
+            listener(payload)

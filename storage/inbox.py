@@ -1,0 +1,84 @@
+"""Telegram updates fetched by polling, stored before the next offset confirms them to
+Telegram and deleted once handled (bot/telegram/polling.py). A crash loses nothing: what is
+stored is handled after the restart; a redelivery is recognised by storage.updates' claim."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import Keyring
+from storage.models import InboxUpdate
+
+_CONTEXT = "telegram-inbox"
+
+
+async def store(
+    session: AsyncSession, keyring: Keyring, batch: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """Keep a fetched batch, each update sealed; one fetched again is kept once."""
+    rows = [
+        {
+            "update_id": int(item["update_id"]),
+            "sealed_update": keyring.seal(json.dumps(item, ensure_ascii=False), _CONTEXT),
+            "received_at": now,
+        }
+        for item in batch
+    ]
+    if not rows:
+        return
+    connection = await session.connection()
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(InboxUpdate).values(
+        {name: bindparam(name) for name in ("update_id", "sealed_update", "received_at")}
+    )
+    await connection.execute(statement.on_conflict_do_nothing(), rows)
+
+
+async def waiting(
+    session: AsyncSession, *, limit: int, skip: Collection[int] = ()
+) -> Sequence[InboxUpdate]:
+    """Updates not handled yet, oldest first."""
+    query = select(InboxUpdate).where(InboxUpdate.set_aside_at.is_(None))
+    if skip:
+        query = query.where(InboxUpdate.update_id.not_in(list(skip)))
+    return (await session.scalars(query.order_by(InboxUpdate.update_id).limit(limit))).all()
+
+
+def payload_of(keyring: Keyring, row: InboxUpdate) -> Any:
+    """The update as Telegram sent it (raises when it cannot be opened or read)."""
+    if row.sealed_update is None:
+        raise ValueError("set aside")
+    return json.loads(keyring.open(row.sealed_update, _CONTEXT))
+
+
+async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:
+    if update_ids:
+        await session.execute(
+            delete(InboxUpdate).where(InboxUpdate.update_id.in_(list(update_ids)))
+        )
+
+
+async def set_aside(session: AsyncSession, update_id: int, now: datetime) -> None:
+    """An update that cannot be handled: kept as a count, its content dropped."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id)
+        .values(sealed_update=None, set_aside_at=now)
+    )
+
+
+async def prune(session: AsyncSession, older_than: datetime) -> int:
+    """Forget set-aside updates after a while (they hold no content, only that they were)."""
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.set_aside_at.is_not(None), InboxUpdate.set_aside_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,200 @@
+"""The durable outbox's rows: added with the state change that caused them, claimed by one
+instance's sender at a time, deleted once delivered (see bot/delivery.py for the sender).
+
+A claim is a lease (`claimed_by`, `claimed_until`): the instance that wrote a row holds it
+from the start and sends it at once; rows of an instance that died come free when the
+lease runs out, and any instance's sweep takes them. A chat's rows go out in id order: a
+row is not claimed while an earlier one of the same chat is held by another instance.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from storage.crypto import Keyring
+from storage.models import OutboxMessage
+from storage.types import utcnow
+
+_REASON_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Body:
+    """What a message says: its text and its rows of buttons as (label, data) pairs."""
+
+    text: str
+    choices: tuple[tuple[tuple[str, str], ...], ...] = ()
+
+
+def _body_context(chat: str) -> str:
+    return f"outbox/{chat}"
+
+
+def seal_body(keyring: Keyring, chat: str, body: Body) -> bytes:
+    payload = json.dumps({"t": body.text, "c": body.choices}, ensure_ascii=False)
+    return keyring.seal(payload, _body_context(chat))
+
+
+def open_body(keyring: Keyring, row: OutboxMessage) -> Body:
+    payload: dict[str, Any] = json.loads(keyring.open(row.sealed_body, _body_context(row.chat)))
+    choices = tuple(tuple((str(c[0]), str(c[1])) for c in line) for line in payload["c"])
+    return Body(str(payload["t"]), choices)
+
+
+def add(
+    session: AsyncSession,
+    keyring: Keyring,
+    *,
+    chat: str,
+    channel: str,
+    sealed_address: bytes,
+    body: Body,
+    lane: int,
+    participant_id: int | None,
+    owner: str | None,
+    held_until: datetime | None,
+    now: datetime,
+) -> OutboxMessage:
+    """Add one message in the caller's transaction; its id is set at the next flush."""
+    row = OutboxMessage(
+        participant_id=participant_id,
+        chat=chat,
+        channel=channel,
+        sealed_address=sealed_address,
+        sealed_body=seal_body(keyring, chat, body),
+        lane=lane,
+        attempts=0,
+        created_at=now,
+        due_at=now,
+        claimed_by=owner,
+        claimed_until=held_until,
+    )
+    session.add(row)
+    return row
+
+
+async def claim(
+    session: AsyncSession,
+    *,
+    owner: str,
+    now: datetime,
+    held_until: datetime,
+    limit: int,
+    skip: Collection[int] = (),
+) -> Sequence[OutboxMessage]:
+    """Take up to `limit` rows that are due and held by nobody (or by an instance whose lease
+    ran out), most urgent lane first; never a row behind another instance's in its chat."""
+    earlier = aliased(OutboxMessage)
+    free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
+    blocked = exists().where(
+        earlier.chat == OutboxMessage.chat,
+        earlier.id < OutboxMessage.id,
+        earlier.failed_reason.is_(None),
+        earlier.claimed_until >= now,
+        earlier.claimed_by != owner,
+    )
+    condition = and_(
+        OutboxMessage.failed_reason.is_(None), OutboxMessage.due_at <= now, free, ~blocked
+    )
+    if skip:
+        condition = and_(condition, OutboxMessage.id.not_in(list(skip)))
+    due = (
+        select(OutboxMessage.id)
+        .where(condition)
+        .order_by(OutboxMessage.lane, OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("due")
+    )
+    ids = (
+        await session.scalars(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(select(due.c.id)))
+            .values(claimed_by=owner, claimed_until=held_until)
+            .returning(OutboxMessage.id)
+        )
+    ).all()
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+    )
+    return rows.all()
+
+
+async def renew(session: AsyncSession, owner: str, ids: Collection[int], until: datetime) -> None:
+    """Keep holding what this instance still has in hand."""
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.claimed_by == owner)
+            .values(claimed_until=until)
+        )
+
+
+async def delivered(session: AsyncSession, ids: Collection[int]) -> None:
+    """The channel has them: the rows, text and all, go."""
+    if ids:
+        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(list(ids))))
+
+
+async def later(
+    session: AsyncSession, row_id: int, *, attempts: int, due_at: datetime, held_until: datetime
+) -> None:
+    """A try that may be repeated failed: try again at `due_at`, still held by us."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(attempts=attempts, due_at=due_at, claimed_until=held_until)
+    )
+
+
+async def failed(session: AsyncSession, row_id: int, reason: str) -> None:
+    """Failed for good: keep why (never the text), let the chat's next message go."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row_id)
+        .values(
+            failed_reason=reason[:_REASON_CHARS] or "failed",
+            sealed_body=b"",
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+
+
+async def drop_chat(session: AsyncSession, chat: str) -> None:
+    """The person blocked the bot: nothing waiting for them will arrive."""
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.chat == chat, OutboxMessage.failed_reason.is_(None)
+        )
+    )
+
+
+async def release(session: AsyncSession, owner: str | None = None) -> None:
+    """Give rows back: this instance's (at a clean stop), or every one (at the start of the
+    only instance, on SQLite, whose earlier process can hold nothing any more)."""
+    statement = update(OutboxMessage).where(OutboxMessage.failed_reason.is_(None))
+    if owner is not None:
+        statement = statement.where(OutboxMessage.claimed_by == owner)
+    await session.execute(statement.values(claimed_by=None, claimed_until=None))
+
+
+async def prune_failed(session: AsyncSession, older_than: datetime | None = None) -> int:
+    """Forget failures once nobody needs their reason any more."""
+    result = await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.failed_reason.is_not(None),
+            OutboxMessage.created_at < (older_than or utcnow()),
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

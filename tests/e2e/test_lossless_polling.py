@@ -1,0 +1,77 @@
+"""Polling through snakkes's own getUpdates loop: an update python-telegram-bot cannot parse
+is set aside and the loop goes on, and nothing of any update reaches the log."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select
+
+from bot import logs
+from storage.models import InboxUpdate
+from tests.botapi import BotApiDouble
+from tests.e2e.conftest import StartSnakkes
+from tests.e2e.webchat import eventually
+
+SECRET_TEXT = "mit hemmelige navn er Rasmus Klump"
+
+
+@pytest.fixture
+def service_log() -> Iterator[io.StringIO]:
+    """The log as `snakkes run` writes it (bot.logs.configure, at DEBUG), into a buffer;
+    the logging set-up is put back afterwards."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    quiet = {name: logging.getLogger(name).level for name in ("telegram", "httpx", "aiohttp")}
+    buffer = io.StringIO()
+    logs.configure("DEBUG", stream=buffer)
+    try:
+        yield buffer
+    finally:
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
+        for name, was in quiet.items():
+            logging.getLogger(name).setLevel(was)
+
+
+async def test_an_unparseable_update_is_set_aside_and_the_ones_after_it_are_handled(
+    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO
+) -> None:
+    ada = double.user("Adelheid", username="adelheid_secret", language_code="da")
+    bo = double.user("Bodil", username="bodil_secret", language_code="da")
+    double.send_text(ada, SECRET_TEXT)
+    broken = {
+        "message": {
+            "message_id": 77,
+            "from": 424242,  # a number where Telegram's User object belongs
+            "chat": ada.private_chat_json(),
+            "date": int(time.time()),
+            "text": f"{SECRET_TEXT} igen",
+        }
+    }
+    broken_id = double.inject(broken)
+    double.send_text(bo, SECRET_TEXT)
+    double.send_command(ada, "/help")
+    snakkes = await start_snakkes()
+    await double.wait_for_messages(ada, count=2, timeout=10)  # before and after it
+    await double.wait_for_messages(bo, timeout=10)
+    assert not [u for u in double.pending_updates if u["update_id"] == broken_id]
+    database = snakkes.service.database
+
+    async def only_the_broken_one_left() -> bool:
+        async with database.session() as session:
+            rows = (await session.scalars(select(InboxUpdate))).all()
+        return [(row.update_id, row.sealed_update) for row in rows] == [(broken_id, None)]
+
+    await eventually(only_the_broken_one_left)  # handled updates leave the inbox
+    logged = service_log.getvalue()
+    assert "set aside" in logged
+    for secret in ("Rasmus Klump", "Adelheid", "Bodil", "adelheid_secret", "424242",
+                   str(ada.id), str(bo.id)):
+        assert secret not in logged, secret
