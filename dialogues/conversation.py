@@ -17,9 +17,12 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dialogues import flows
+from dialogues import flows, intents, measure
 from dialogues.content import LANGUAGES, Texts
+from dialogues.embedding import Embedder
 from dialogues.engine import Action, FlowEngine, Placeholder
+from dialogues.listening import NAMESPACE as LISTENING
+from dialogues.listening import Listener
 from dialogues.messages import MAX_TEXT, Choice, Inbound, Kind, Outbound, rows
 from dialogues.resources import Catalog, CrisisLine, Directory, crisis_text
 from dialogues.safety_model import Level
@@ -71,6 +74,8 @@ class Turn:
     outgoing: list[tuple[int, Outbound]] = field(default_factory=list)
     # The text understood before the transaction: the safety verdict and its embedding.
     meaning: Meaning | None = None
+    # What typed text was heard as ("choice:often", "intent:bot", "reflect", "fallback"...).
+    heard: str = ""
 
     @property
     def language(self) -> str:
@@ -130,8 +135,12 @@ class Conversation:
         self._with_human: list[Screen] = []
         self._actions: dict[str, Action] = {}
         self._placeholders: dict[str, Placeholder] = {}
-        self._entry_points = {WELCOME, RETURNING, MENU, CRISIS, ASK, WELCOME_BACK}
+        self._entry_points = {
+            WELCOME, RETURNING, MENU, CRISIS, ASK, WELCOME_BACK, *measure.RESULTS
+        }
         self._engine: FlowEngine | None = None
+        self._listener: Listener | None = None
+        self._embedder: Embedder | None = None
         self._register_own()
 
     # -- registration ------------------------------------------------------------------
@@ -174,7 +183,13 @@ class Conversation:
         """A node that code enters directly, so the validator counts it as reachable."""
         self._entry_points.add(ref)
 
+    def understand_with(self, embedder: Embedder) -> None:
+        """Typed text that no keyword explains is then understood by meaning."""
+        self._embedder = embedder
+
     def load_flows(self, directory: Path = flows.FLOWS_DIR) -> flows.Library:
+        listening = intents.load()
+        self._entry_points |= {i.goto for i in listening.intents if i.goto}
         library = flows.load(
             directory,
             entry_points=self._entry_points,
@@ -182,7 +197,15 @@ class Conversation:
             actions=self._actions,
         )
         self._engine = FlowEngine(library, self._actions, self._placeholders)
+        self._listener = Listener(library, listening, embedder=self._embedder)
+        self._listener.warm()
         return library
+
+    @property
+    def listener(self) -> Listener:
+        if self._listener is None:
+            raise RuntimeError("Conversation.load_flows() was not called")
+        return self._listener
 
     @property
     def engine(self) -> FlowEngine:
@@ -222,6 +245,7 @@ class Conversation:
         await self._handle(turn, idle=idle and not is_new)
         if not turn.erased:
             state.updated_at = now
+            self.listener.remember(turn)
         return turn
 
     async def _handle(self, turn: Turn, *, idle: bool) -> None:
@@ -230,7 +254,7 @@ class Conversation:
         risky = verdict.risky and inbound.kind is not Kind.CHOICE
         if risky and await self._answer_risk(turn, verdict):
             return
-        if self._flooding(turn):
+        if inbound.kind is not Kind.CHOICE and self._flooding(turn):
             return
         for interceptor in self._interceptors:
             if await interceptor(turn):
@@ -345,17 +369,11 @@ class Conversation:
         elif idle:
             await turn.goto(WELCOME_BACK)
             return
-        if not await self.engine.on_text(turn, turn.inbound.text):
-            self._fallback(turn)
+        await self.listener.hear(turn)
 
-    def _fallback(self, turn: Turn) -> None:
-        """Reflect and offer the menu; never the same fallback twice in a row."""
-        options = self.engine.library.fallbacks
-        last = turn.state.last_fallback
-        index = (int(last) + 1) % len(options) if last and last.isdigit() else 0
-        turn.state.last_fallback = str(index)
-        menu = Choice(turn.label("menu_button"), "menu:open")
-        turn.replies.append(Outbound(options[index][turn.language], rows(menu)))
+    async def press(self, turn: Turn) -> None:
+        """Handle `turn.inbound` as a pressed button (typed words that picked one)."""
+        await self._choice(turn)
 
     # -- the commands every person has --------------------------------------------------
     def _register_own(self) -> None:
@@ -368,11 +386,15 @@ class Conversation:
         self.choices("lang", self._set_language)
         self.choices("forget", self._confirm_forget)
         self.choices("menu", self._menu)
+        self.choices(LISTENING, self._intent_button)
         self.placeholder("crisis_lines", self._crisis_lines)
         self.placeholder("communities", self._communities)
         self.action("consent", self._consent)
         self.action("save_measure", self._save_measure)
         self.action("safety_yes", self._said_yes)
+
+    async def _intent_button(self, turn: Turn) -> None:
+        await self.listener.intent_button(turn)
 
     async def _start(self, turn: Turn) -> None:
         await turn.goto(RETURNING if turn.participant.consented_at else WELCOME)
@@ -386,9 +408,12 @@ class Conversation:
             await turn.record("new_person")
 
     async def _save_measure(self, turn: Turn) -> None:
+        """Save the answers, then reflect them kindly (dialogues/measure.py)."""
+        after = measure.result_node(turn.state.answers)
         await conversations.save_measurement(
             turn.session, turn.participant.id, turn.state, now=turn.now
         )
+        await turn.goto(after)
 
     def _crisis_lines(self, turn: Turn) -> str:
         return crisis_text(self.settings.crisis_lines, turn.language)

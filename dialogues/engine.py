@@ -8,7 +8,6 @@ from string import Formatter
 from typing import TYPE_CHECKING
 
 from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
-from dialogues.matching import words_of
 from dialogues.messages import Choice, Outbound, rows
 
 if TYPE_CHECKING:
@@ -61,32 +60,6 @@ class FlowEngine:
         await self._choose(turn, choice)
         return True
 
-    async def on_text(self, turn: Turn, text: str) -> bool:
-        """Typed text at the current node, most specific first: a choice by number or label,
-        a node intent, a choice by keyword, a global intent, then where the node sends free
-        text. False when none fits."""
-        node = self.current(turn)
-        words = words_of(text)
-        if node is not None:
-            choice = _named_choice(node, text, words)
-            if choice is None:
-                for intent in node.intents:
-                    if intent.keywords.match(words):
-                        await self.enter(turn, intent.goto)
-                        return True
-                choice = next((c for c in node.choices if c.keywords.match(words)), None)
-            if choice is not None:
-                await self._choose(turn, choice)
-                return True
-        for intent in self.library.intents:
-            if intent.keywords.match(words):
-                await self.enter(turn, intent.goto)
-                return True
-        if node is not None and node.free_text:
-            await self.enter(turn, node.free_text)
-            return True
-        return False
-
     async def _choose(self, turn: Turn, choice: ChoiceSpec) -> None:
         for key, value in choice.sets.items():
             turn.state.answers = {**turn.state.answers, key: value}
@@ -112,11 +85,3 @@ class FlowEngine:
             return template
         return template.format_map({name: self.placeholders[name](turn) for name in names})
 
-
-def _named_choice(node: Node, text: str, words: list[str]) -> ChoiceSpec | None:
-    """A choice typed by its number ("2") or its label in either language."""
-    stripped = text.strip().rstrip(".)")
-    if stripped.isdigit() and 1 <= int(stripped) <= len(node.choices):
-        return node.choices[int(stripped) - 1]
-    folded = " ".join(words)
-    return next((choice for choice in node.choices if folded in choice.folded_labels), None)

@@ -38,8 +38,9 @@ ANSWER_KEYS: Mapping[str, frozenset[str | int]] = {
     "region": frozenset(REGIONS),
 }
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,23}$")
-_NODE_KEYS = {"say", "choices", "intents", "free_text", "then", "action", "topic"}
-_CHOICE_KEYS = {"id", "label", "goto", "match", "set"}
+_NODE_KEYS = {"say", "choices", "intents", "free_text", "then", "action", "topic", "understand"}
+_UNDERSTAND = {"answer", "topics", "buttons"}
+_CHOICE_KEYS = {"id", "label", "goto", "match", "set", "examples"}
 
 
 class FlowError(ValueError):
@@ -64,6 +65,8 @@ class ChoiceSpec:
     goto: str
     keywords: Keywords
     sets: Mapping[str, str | int]
+    # Phrases with the same meaning, for understanding by meaning (dialogues/listening.py).
+    examples: tuple[str, ...] = ()
     # The labels folded once (see dialogues.text.fold), for choices typed by their label.
     folded_labels: frozenset[str] = field(init=False)
 
@@ -81,6 +84,11 @@ class Node:
     then: str | None
     action: str | None
     topic: str | None  # counted in the statistics when the node is entered
+    # How typed text is heard here: "answer" (an open question: free text is an answer to
+    # acknowledge; topics only on a wish to change subject), "topics" (topics before the
+    # buttons' keywords), "buttons" (free text is only a nudge back to the buttons: when
+    # roughly close, ask which was meant), or None.
+    understand: str | None = None
 
     def choice_data(self, choice: ChoiceSpec) -> str:
         return f"{CHOICE_PREFIX}{self.ref}.{choice.id}"
@@ -235,7 +243,10 @@ class _Loader:
             then=_ref(spec.get("then"), flow),
             action=action,
             topic=spec.get("topic"),
+            understand=spec.get("understand"),
         )
+        if node.understand is not None and node.understand not in _UNDERSTAND:
+            self.problems.append(f"{where}: understand must be one of {sorted(_UNDERSTAND)}")
         if node.then and node.choices:
             self.problems.append(f"{where}: 'then' and choices exclude each other")
         for choice in node.choices:
@@ -258,10 +269,19 @@ class _Loader:
             if value not in ANSWER_KEYS.get(key, ()):
                 self.problems.append(f"{where}: cannot set {key} to {value!r}")
         keywords = self._keywords(spec.get("match"), where)
+        examples = self._examples(spec.get("examples"), where)
         goto = _ref(spec["goto"], flow)
-        if label is None or keywords is None or goto is None:
+        if label is None or keywords is None or goto is None or examples is None:
             return None
-        return ChoiceSpec(spec["id"], label, goto, keywords, dict(sets))
+        return ChoiceSpec(spec["id"], label, goto, keywords, dict(sets), examples)
+
+    def _examples(self, spec: Any, where: str) -> tuple[str, ...] | None:
+        if spec is None:
+            return ()
+        if not isinstance(spec, dict) or not set(spec) <= set(LANGUAGES):
+            self.problems.append(f"{where}: examples must map languages to lists of phrases")
+            return None
+        return tuple(str(phrase) for phrases in spec.values() for phrase in phrases)
 
     def _intent(self, spec: Any, flow: str, where: str) -> Intent | None:
         if not isinstance(spec, dict) or set(spec) - {"id"} != {"match", "goto"}:

@@ -71,6 +71,15 @@ class Keywords:
             return True
         return any(pattern.found_in(text_words) for pattern in self._phrases)
 
+    def longest(self, text_words: list[str]) -> int:
+        """The number of words of the longest pattern found (0: none), so that "næsten
+        aldrig" can win over "aldrig"."""
+        if not self.match(text_words):
+            return 0
+        return max(
+            (len(p.words) for p in self.patterns if p.found_in(text_words)), default=0
+        )
+
 
 def words_of(text: str) -> list[str]:
     """The folded words of a message, computed once per message."""

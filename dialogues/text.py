@@ -23,7 +23,7 @@ Two levels, both deterministic and safe to call on any user input:
     * in words that mix letters and digits, common leetspeak digits become letters
       (``"su1c1de"`` -> ``"suicide"``; plain numbers such as ``"20"`` are kept);
     * every double letter becomes single (``"sellvmoord"`` -> ``"selvmord"``,
-      ``"ikke"`` -> ``"ike"``).
+      ``"ikke"`` -> ``"ike"``); a plain number is kept as it is (``"11"``).
 
     Fold *both* sides (patterns and messages) and compare whole words: a pattern
     written once in ordinary Danish then matches every spelling above. The key is
@@ -65,6 +65,8 @@ def words(text: str) -> list[str]:
 
 def fold_word(word: str) -> str:
     """The matching key of one word that is already normalised (see the module docstring)."""
+    if word.isdigit():
+        return word  # a number keeps its digits: "11" is not "1"
     if not word.isalpha() and not word.isdigit() and any(char.isdigit() for char in word):
         word = word.translate(_LEET)
     word = word.replace("aa", "a").replace("ae", "a").replace("oe", "o")

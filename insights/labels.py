@@ -121,7 +121,12 @@ CATEGORIES: dict[str, dict[str, tuple[str, str]]] = {
         "unsaid": ("Ville ikke sige", "Preferred not to say"),
     },
     "topic": {
+        # Split into "breakup" and "grief" (issue #14); kept for the weeks before.
         "breakup_loss": ("Et brud eller et tab", "A break-up or a loss"),
+        "breakup": ("Kærester og kærestesorg", "Love and heartbreak"),
+        "grief": ("At miste nogen", "Losing someone"),
+        "bullying": ("Mobning", "Bullying"),
+        "identity": ("Hvem jeg er – LGBT+", "Who I am – LGBT+"),
         "school_or_studies": ("Skole eller studie", "School or studies"),
         "friends": ("Venner, eller at stå udenfor", "Friends, or being left out"),
         "family": ("Familien", "Family"),

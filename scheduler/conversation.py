@@ -20,6 +20,7 @@ from storage import checkins, events, paths
 from storage.models import Checkin
 
 OFFER = "checkin.offer"
+WEB = "web"  # the web chat's channel name
 MAX_UPCOMING = 5
 _WHEN_CODES = {"t": "tomorrow", "3": "3days", "7": "week", "wk": WEEKLY}
 _CODE_OF = {when: code for code, when in _WHEN_CODES.items()}
@@ -165,14 +166,19 @@ class _Checkins:
         if self.on_planned is not None:
             self.on_planned(due)
         said = self._words(turn, due)
+        texts = turn.conversation.texts
         if replaced is not None:
-            turn.say("checkin_moved", when=said)
+            text = texts.get("checkin_moved", turn.language, when=said)
         elif weekday is not None:
-            texts = turn.conversation.texts
             name = planning.weekday_name(texts, weekday, turn.language)
-            turn.say("checkin_planned_weekly", when=said, weekday=name)
+            text = texts.get("checkin_planned_weekly", turn.language, when=said, weekday=name)
         else:
-            turn.say("checkin_planned", when=said)
+            text = texts.get("checkin_planned", turn.language, when=said)
+        if turn.channel == WEB:
+            # No phone buzzes for the web chat: the message waits here for their return.
+            text = f"{text}\n{turn.label('checkin_planned_web')}"
+        menu = Choice(turn.label("menu_button"), "menu:open")
+        turn.replies.append(Outbound(text, ((menu,),)))
         return True
 
     # -- /checkins -----------------------------------------------------------------------

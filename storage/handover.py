@@ -49,6 +49,17 @@ async def volunteer_of(session: AsyncSession, participant_id: int) -> Volunteer 
     return await session.scalar(_VOLUNTEER_OF, {"participant": participant_id})
 
 
+async def has_volunteers(session: AsyncSession, org_slugs: Sequence[str]) -> bool:
+    """Whether any of these organisations has a registered (active) volunteer or
+    coordinator at all, available now or not."""
+    found = await session.scalar(
+        select(Volunteer.id)
+        .where(Volunteer.active.is_(True), Volunteer.org_slug.in_(list(org_slugs)))
+        .limit(1)
+    )
+    return found is not None
+
+
 async def alias_taken(session: AsyncSession, org_slug: str, alias: str) -> bool:
     found = await session.scalar(
         select(func.count())

@@ -1,7 +1,8 @@
 """The handover in the conversation, registered in one place.
 
-- Commands: /volunteer CODE, /available, /away, /next (volunteers; not in the public
-  menu), /end (either side).
+- Commands: /frivillig CODE, /klar, /pause, /naeste (volunteers; not in the public
+  menu), /afslut (either side); the English /volunteer, /available, /away, /next and /end
+  are aliases.
 - Buttons: "vq" (the young person's steps to and in the queue), "vf" (their feedback),
   "vo" (joining as a volunteer), "vt" (taking someone), "vc" (a volunteer's controls in a
   conversation), "vd" (the debrief).
@@ -19,7 +20,7 @@ import secrets
 from collections.abc import Callable
 
 from dialogues.conversation import Conversation, Turn
-from dialogues.messages import Kind, Outbox
+from dialogues.messages import MAX_TEXT, Kind, Outbox
 from storage import handover as store
 from storage.models import PendingErasure
 from volunteers import lifecycle
@@ -49,11 +50,16 @@ def register(
     young = YoungSide(desk)
     feature = _Handover(desk, relay, console, young)
 
-    conversation.command("volunteer", console.join, public=False)
-    conversation.command("available", console.available, public=False)
-    conversation.command("away", console.away, public=False)
-    conversation.command("next", console.next, public=False)
-    conversation.command("end", feature.end, public=False)
+    # Danish first, as the texts name them; the English names stay as aliases.
+    for danish, english, handler in (
+        ("frivillig", "volunteer", console.join),
+        ("klar", "available", console.available),
+        ("pause", "away", console.away),
+        ("naeste", "next", console.next),
+        ("afslut", "end", feature.end),
+    ):
+        conversation.command(danish, handler, public=False)
+        conversation.command(english, handler, public=False)
     conversation.choices("vq", young.choice)
     conversation.choices("vf", young.feedback)
     conversation.choices("vo", console.onboarding)
@@ -103,7 +109,19 @@ class _Handover:
         if row is not None and row.status == store.ACTIVE:
             await self.relay.to_volunteer(turn, row)
             return True
+        if row is not None and row.status == store.WAITING and await self._about_waiting(turn):
+            await self.young.still_waiting(turn, row)
+            return True
         return False
+
+    @staticmethod
+    async def _about_waiting(turn: Turn) -> bool:
+        """Typed text while waiting that is not a button, an intent or a topic: most
+        likely about the wait ("er der nogen snart?"), answered with the place in the queue."""
+        text = turn.inbound.text
+        if turn.inbound.kind is not Kind.TEXT or not text.strip() or len(text) > MAX_TEXT:
+            return False
+        return not await turn.conversation.listener.would_handle(turn)
 
     async def _before_erasure(self, turn: Turn) -> None:
         """A confirmed /forget takes the handover with it (ON DELETE CASCADE): first the

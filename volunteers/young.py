@@ -2,7 +2,8 @@
 note, the queue, leaving it, ending, and the two feedback questions.
 
 Buttons: "vq:<step>" for the steps before and in the queue (they need no id: a person has
-at most one open handover), "vf:<id>:r:<1-5>" and "vf:<id>:a:<yes|no>" for feedback.
+at most one open handover; "vq:end" asks first, "vq:endok" ends), "vf:<id>:r:<1-5>"
+and "vf:<id>:a:<yes|no>" for feedback.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ class YoungSide:
             return  # nobody serves them: the node's kind words and the crisis lines stand
         crisis = self._crisis(turn)
         opened = tuple(org for org in serving if org.open_at(turn.now))
-        if not opened:
+        if not await store.has_volunteers(session, [org.slug for org in serving]):
+            # Nobody registered at all: say so now rather than after a wait in the queue.
+            self._replace(turn, self._say(
+                turn, "handover_no_volunteers",
+                Choice(turn.label("handover_offer_checkin"), "vq:checkin"),
+                Choice(turn.label("menu_button"), "menu:open"),
+                crisis_lines=self.wording.lines(language),
+            ))
+        elif not opened:
             self._replace(turn, self._closed(turn, serving))
         elif not await queue.has_room(session, opened):
             self._replace(turn, self._say(
@@ -162,7 +171,9 @@ class YoungSide:
             "keep": self._keep,
             "checkin": self._checkin,
             "later": self._later,
-            "end": self._end,
+            "end": self._ask_end,
+            "endok": self._end,
+            "stay": self._stay,
         }
         handler = handlers.get(step)
         if handler is None or not await handler(turn, row):
@@ -207,6 +218,15 @@ class YoungSide:
             place=place, estimate=self.wording.estimate(wait, turn.language),
         )
 
+    async def still_waiting(self, turn: Turn, row: Handover) -> None:
+        """Typed text while in the queue: where they are, that nothing is needed, and a
+        word for what they said when a feeling shows."""
+        turn.heard = "queue_status"
+        feeling = await turn.conversation.listener.feeling(turn)
+        place = await self._place(turn, row, "handover_waiting_reply")
+        text = f"{feeling}\n\n{place.text}" if feeling else place.text
+        turn.replies.append(Outbound(text, place.choices))
+
     async def _cancel(self, turn: Turn, row: Handover | None) -> bool:
         if row is not None and row.status == store.DRAFT:
             await lifecycle.leave_queue(turn.session, row, turn.now)
@@ -248,6 +268,23 @@ class YoungSide:
             checkins.add(turn.session, person.id, opening)
         turn.say("handover_later_planned", when=self.wording.when(opening, turn.now,
                                                                   turn.language))
+        return True
+
+    async def _ask_end(self, turn: Turn, row: Handover | None) -> bool:
+        """The "end" button may be far up the chat: one question before anything ends."""
+        if row is None or row.status != store.ACTIVE:
+            return False
+        turn.say(
+            "handover_end_confirm",
+            Choice(turn.label("handover_end_yes"), "vq:endok"),
+            Choice(turn.label("handover_end_no"), "vq:stay"),
+        )
+        return True
+
+    async def _stay(self, turn: Turn, row: Handover | None) -> bool:
+        if row is None or row.status != store.ACTIVE:
+            return False
+        turn.say("handover_end_kept")
         return True
 
     async def _end(self, turn: Turn, row: Handover | None) -> bool:

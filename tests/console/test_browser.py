@@ -217,6 +217,8 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
         await other.say("Tak, farvel MARK-Y2")
         await lost.sees(other_name, "MARK-Y2")
         await other.press("Afslut samtalen")
+        await other.wait_for_bot("Vil du afslutte samtalen")  # an end button asks first
+        await other.press("Ja, afslut")
         await other.wait_for_bot("Hvordan var samtalen?")
         await expect(lost.talk(other_name)).to_have_count(0, timeout=MS)
         await expect(lost.page.locator("form.debrief")).to_have_count(1, timeout=MS)

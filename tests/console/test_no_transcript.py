@@ -77,7 +77,8 @@ async def test_nothing_is_left_after_the_young_person_ends(service: Snakkes) -> 
             await chat.say(f"hej {markers[0]}")
             await console.say(row, f"hej {markers[1]}")
             await next_web_message(chat, markers[1])
-            await chat.press(choice_data(connected, "Afslut"))
+            [sure], _ = await chat.press(choice_data(connected, "Afslut"))
+            await chat.press(choice_data(sure, "Ja, afslut"))  # the end button asks first
             await console.state(lambda s: not s["talks"])
         await no_markers(service, markers)
     finally:

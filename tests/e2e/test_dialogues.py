@@ -31,12 +31,14 @@ class Script:
     topic_id: str
     normalising: str
     free_text: str
+    reflection: str
     idea: str
     measure: str
     first_question: str
     often: str
     skip: str
     thanks: str
+    result: str
     ideas: str
     communities: str
     sport: str
@@ -58,12 +60,14 @@ DANISH = Script(
     topic_id="school_or_studies",
     normalising="der er ikke noget galt med dig",
     free_text="Alle i min klasse har deres grupper, og jeg sidder bare for mig selv",
+    reflection="lyder",
     idea="Her er én lille ting, du kan prøve",
     measure="Hvordan har jeg det egentlig?",
     first_question="Hvor ofte føler du, at du mangler nogen at være sammen med?",
     often="Ofte",
     skip="Spring over",
     thanks="Tak for dine svar",
+    result="kommer og går",
     ideas="Små idéer til i dag",
     communities="Fællesskaber",
     sport="Sport og bevægelse",
@@ -85,12 +89,14 @@ ENGLISH = Script(
     topic_id="friends",
     normalising="So many people feel",
     free_text="Everyone at work already has their people and I just sit alone at lunch",
+    reflection="sounds",
     idea="Here's one small thing you could try",
     measure="How am I really doing?",
     first_question="How often do you feel that you lack companionship?",
     often="Often",
     skip="Skip",
     thanks="Thank you for your answers",
+    result="comes and goes",
     ideas="Small ideas for today",
     communities="Communities",
     sport="Sport and movement",
@@ -124,7 +130,9 @@ async def test_a_whole_conversation(
     [topic] = await press(double, person, topics, s.topic)
     assert s.normalising in topic.text
     assert topic.text.endswith("?")  # one open question
-    idea = await reply_to(double, person, s.free_text)
+    double.send_text(person, s.free_text)
+    reflection, idea = await double.wait_for_messages(person.chat_id, count=2)
+    assert s.reflection in reflection.text  # what was said is acknowledged first
     assert idea.text.startswith(s.idea)
     assert len(idea.labels()) == 5  # another idea, another topic, communities, human, menu
 
@@ -137,8 +145,11 @@ async def test_a_whole_conversation(
     [second] = await press(double, person, first, s.often)
     [third] = await press(double, person, second, s.skip)
     [fourth] = await press(double, person, third, s.skip)
-    thanks, menu = await press(double, person, fourth, s.skip, count=2)
+    thanks, result = await press(double, person, fourth, s.skip, count=2)
     assert s.thanks in thanks.text
+    assert s.result in result.text  # the answers reflected, kindly, with a way on
+    assert result.labels()
+    menu = await reply_to(double, person, "menu")
     assert menu.text == s.menu
 
     # Ideas, then communities.

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
@@ -358,5 +359,82 @@ async def test_small_screen_screenshot_and_accessibility(
         assert await chat.axe_violations() == []
         await page.get_by_role("button", name="Slet alt og forlad").click()
         assert await chat.axe_violations() == []  # the dialog too
+    finally:
+        await context.close()
+
+
+# What a phone shows: the page's own box, the parts of the chat, and the newest message.
+_LAYOUT = """() => {
+  const box = (el) => { const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right, height: r.height}; };
+  const parts = {};
+  for (const [name, sel] of [["header", ".top"], ["log", "#log"], ["compose", "#compose"],
+                             ["footer", ".foot"]]) {
+    parts[name] = box(document.querySelector(sel));
+  }
+  const bubbles = document.querySelectorAll("#log .msg .bubble");
+  const hint = document.querySelector("#compose-hint");
+  return {
+    inner: {width: innerWidth, height: innerHeight},
+    page: {width: document.documentElement.scrollWidth,
+           height: Math.max(document.documentElement.scrollHeight, document.body.scrollHeight)},
+    parts: parts,
+    newest: box(bubbles[bubbles.length - 1]),
+    field: box(document.querySelector("#compose-text")),
+    hintShown: hint.offsetParent !== null && hint.getClientRects().length > 0,
+  };
+}"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["top"] < b["bottom"] - 0.5 and b["top"] < a["bottom"] - 0.5
+
+
+def _check_phone_layout(layout: dict[str, Any]) -> None:
+    inner, parts = layout["inner"], layout["parts"]
+    assert layout["page"]["height"] <= inner["height"], layout["page"]  # never scrolls
+    assert layout["page"]["width"] <= inner["width"]
+    for name, part in parts.items():
+        assert part["top"] >= 0, (name, part)
+        assert part["bottom"] <= inner["height"] + 0.5, (name, part)
+    names = list(parts)
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            assert not _overlap(parts[first], parts[second]), (first, second, parts)
+    log, newest, field = parts["log"], layout["newest"], layout["field"]
+    # The newest message's words and the field to write in, visible together.
+    assert newest["top"] >= log["top"] - 0.5, layout
+    assert newest["top"] + 20 <= log["bottom"], layout
+    assert field["bottom"] <= inner["height"]
+    assert field["top"] >= log["bottom"] - 0.5
+    assert log["height"] >= 0.55 * inner["height"] or inner["height"] < 500, layout
+    assert not layout["hintShown"]  # no Shift+Enter on a touch screen
+
+
+@pytest.mark.parametrize(("width", "height"), [(360, 740), (390, 844), (740, 360)])
+async def test_on_a_phone_the_conversation_has_the_screen(
+    snakkes: Snakkes, browser: Browser, width: int, height: int
+) -> None:
+    context = await browser.new_context(
+        locale="da-DK",
+        viewport={"width": width, "height": height},
+        is_mobile=True,
+        has_touch=True,
+    )
+    try:
+        page = await context.new_page()
+        chat = await ChatPage(page, snakkes.url).open()
+        await chat.wait_for_bot("en bot")
+        _check_phone_layout(await page.evaluate(_LAYOUT))
+        await chat.to_menu()  # eight buttons under the newest message
+        _check_phone_layout(await page.evaluate(_LAYOUT))
+        await chat.press("Snakke om, hvordan jeg har det")
+        await chat.wait_for_bot("Hvad handler det mest om?")
+        for n in range(2):
+            await chat.say(f"en lang besked nummer {n}, " + "bla " * 40)
+            await chat.sent()
+        _check_phone_layout(await page.evaluate(_LAYOUT))
+        await chat.screenshot(f"webchat-{width}x{height}.png")
+        assert await chat.axe_violations() == []
     finally:
         await context.close()

@@ -52,6 +52,8 @@ async def test_a_web_person_is_taken_by_a_volunteer_on_telegram(
         await chat.wait_for_bot("Maria: Selvfølgelig. Hvordan har din uge været?")
 
         await chat.press("Afslut samtalen")
+        await chat.wait_for_bot("Vil du afslutte samtalen")
+        await chat.press("Ja, afslut")
         await chat.wait_for_bot("Samtalen med Maria er slut")
         await chat.wait_for_bot("Hvordan var samtalen?")
         await chat.press("5")

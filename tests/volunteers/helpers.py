@@ -48,13 +48,14 @@ async def onboard(
     language: str = "da",
     available: bool = True,
     role: str = "volunteer",
+    org: str = "example",
 ) -> FakeUser:
     """A volunteer through /volunteer CODE, the code of conduct and an alias; /available."""
     user = double.user(
         f"Real{alias}", username=f"{alias.lower()}_real", last_name="Secretsen",
         language_code=language,
     )
-    code = await invite_code(snakkes, role=role)
+    code = await invite_code(snakkes, org=org, role=role)
     double.send_command(user, f"/volunteer {code}")
     [conduct] = await double.wait_for_messages(user)
     [prompt] = await tap(double, user, conduct, "vo:accept")

@@ -113,7 +113,10 @@ async def test_the_young_person_can_end_and_media_is_not_relayed(
     assert "aren't passed on" in note.text
     assert double.messages_to(sam)[-1] == note  # nothing of the photo reached Sam
 
-    goodbye, _rating = await tap(double, bo, connected, "vq:end", count=2)
+    [sure] = await tap(double, bo, connected, "vq:end")  # an old button: asked first
+    assert "end the conversation" in sure.text
+    assert double.messages_to(sam)[-1] == note  # nothing has ended yet
+    goodbye, _rating = await tap(double, bo, sure, "vq:endok", count=2)
     assert "has ended" in goodbye.text
     ended, _debrief = await double.wait_for_messages(sam, 2)
     assert "has ended" in ended.text

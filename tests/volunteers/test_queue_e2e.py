@@ -83,6 +83,7 @@ async def test_out_of_hours_tells_when_the_next_opens_and_offers_a_checkin_then(
     today = snakkes.clock().astimezone(ZONE).date()
     monday = today + timedelta(days=(7 - today.weekday()) % 7 or 7)
     move_to(snakkes, datetime(monday.year, monday.month, monday.day, 22, tzinfo=ZONE))
+    await onboard(double, snakkes, "Vera", org="dagtimer", available=False)
 
     ada = double.user("Ada", language_code="da")
     menu = await to_menu(double, ada)
@@ -103,6 +104,7 @@ async def test_out_of_hours_tells_when_the_next_opens_and_offers_a_checkin_then(
 async def test_a_long_wait_is_told_honestly_with_a_checkin_and_the_crisis_lines(
     double: BotApiDouble, snakkes: Snakkes
 ) -> None:
+    await onboard(double, snakkes, "Vera", available=False)  # registered, not on duty
     ada, bo = double.user("Ada", language_code="da"), double.user("Bo", language_code="da")
     queued = await ask_for_human(double, ada)
     await to_menu(double, bo)
@@ -173,7 +175,7 @@ async def test_a_volunteer_hands_someone_back_with_a_note_for_the_next(
     assert double.messages_to(maria)[-1] == done  # no notice to the one who handed back
 
     [taken] = await tap(double, jonas, notice, "vt:take:")
-    assert "Note fra den forrige frivillige: «Vil gerne tale om sin nye skole»" in taken.text
+    assert "Note fra den forrige frivillige: »Vil gerne tale om sin nye skole«" in taken.text
     [connected] = await double.wait_for_messages(ada)
     assert "Jonas fra Eksempelforeningen" in connected.text
     double.send_text(ada, "hej Jonas")

@@ -67,6 +67,7 @@ async def test_a_young_person_blocking_the_bot_ends_the_conversation_and_the_vol
 async def test_a_waiting_young_person_who_blocks_the_bot_leaves_the_queue(
     double: BotApiDouble, snakkes: Snakkes
 ) -> None:
+    await onboard(double, snakkes, "Vera", available=False)
     ada = double.user("Ada", language_code="da")
     await ask_for_human(double, ada)
     bot = {"id": int(TOKEN.split(":")[0]), "is_bot": True, "first_name": "snakkes"}

@@ -178,7 +178,17 @@
     }
     $("log").appendChild(item);
     renderMeta(entry);
-    $("log").scrollTop = $("log").scrollHeight;
+    reveal(item);
+  }
+
+  // The newest message in view with the field to write in: scrolled to the end, or, when
+  // it is taller than the conversation's area (many buttons on a small screen), to its
+  // beginning, so its words are read first and its buttons are a scroll away.
+  function reveal(item) {
+    var log = $("log");
+    var bottom = log.scrollHeight - log.clientHeight;
+    var top = Math.max(0, item.offsetTop - 8);
+    log.scrollTop = item.offsetHeight + 8 > log.clientHeight ? Math.min(top, bottom) : bottom;
   }
 
   function renderChoices(entry) {

@@ -1,0 +1,153 @@
+"""A world for measuring what typed text is understood as: the service built as `snakkes run`
+builds it (every feature registered, the flows and the understanding loaded), a real
+database, and people brought to a place in the conversation by tapping its buttons.
+
+Each message goes through the same steps as the channel-agnostic core (arrive, then the
+conversation's turn, in one transaction); what the turn heard ("choice:often",
+"intent:bot", "reflect", "clarify", "fallback", …) is read from the turn."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.config import Settings
+from bot.service import Service
+from dialogues.conversation import Turn
+from dialogues.messages import Inbound, Kind
+from storage import migrate, participants
+from storage.crypto import Keyring
+from volunteers import invites
+
+# How a person gets to each place: commands ("/start"), buttons ("f:…", "ci:…", "vq:…").
+PATHS: dict[str, tuple[str, ...]] = {
+    "welcome": ("/start",),
+    "age": ("/start", "f:welcome.start.ok"),
+    "measure_offer": ("/start", "f:welcome.start.ok", "f:welcome.consented.unsaid"),
+}
+PATHS["menu"] = (*PATHS["measure_offer"], "f:welcome.measure_offer.decline")
+PATHS["topics"] = (*PATHS["menu"], "f:menu.start.talk")
+PATHS["measure"] = (*PATHS["menu"], "f:menu.start.measure")
+PATHS["measure_last"] = (
+    *PATHS["measure"],
+    "f:measure.companionship.often",
+    "f:measure.left_out.often",
+    "f:measure.isolated.often",
+)
+PATHS["checkin_when"] = (*PATHS["menu"], "f:menu.start.checkin")
+PATHS["checkin_slot"] = (*PATHS["checkin_when"], "ci:w:t")
+PATHS["queue"] = (*PATHS["menu"], "f:menu.start.human", "vq:join")
+
+
+def path_to(at: str, topic: str | None) -> tuple[str, ...]:
+    if at == "topic_question":
+        return (*PATHS["topics"], f"f:topics.start.{topic}")
+    return PATHS[at]
+
+
+@dataclass(frozen=True)
+class Case:
+    at: str
+    lang: str
+    text: str
+    expect: tuple[str, ...]
+    topic: str | None = None
+
+    @classmethod
+    def load_all(cls, path: Path) -> list[Case]:
+        entries: list[dict[str, Any]] = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [
+            cls(
+                at=str(e["at"]),
+                lang=str(e["lang"]),
+                text=str(e["text"]),
+                expect=tuple(e["expect"]) if isinstance(e["expect"], list) else (e["expect"],),
+                topic=e.get("topic"),
+            )
+            for e in entries
+        ]
+
+
+@dataclass
+class Result:
+    case: Case
+    heard: str
+    replies: list[str] = field(default_factory=list)
+
+    @property
+    def reached(self) -> bool:
+        return self.heard in self.case.expect
+
+
+class World:
+    def __init__(self, settings: Settings) -> None:
+        self.service = Service.build(settings)
+        self.keyring = Keyring(settings.secret_key)
+        self._ids = itertools.count(1)
+
+    @property
+    def conversation(self) -> Any:
+        return self.service.core.conversation
+
+    async def open(self) -> None:
+        await migrate.upgrade(self.service.database)
+        await self._volunteer()
+
+    async def close(self) -> None:
+        await self.service.database.close()
+
+    async def send(self, user: str, language: str, what: str) -> Turn:
+        if what.startswith("/"):
+            inbound = Inbound.from_text(what)
+        elif ":" in what and what.split(":", 1)[0] in {"f", "ci", "vq", "li", "menu", "vo"}:
+            inbound = Inbound(Kind.CHOICE, data=what)
+        else:
+            inbound = Inbound.from_text(what)
+        async with self.service.database.session() as session, session.begin():
+            arrival = await participants.arrive(
+                session, self.keyring, channel="telegram", channel_user_id=user,
+                address=user, language=language,
+            )
+            assert arrival is not None
+            turn: Turn = await self.conversation.handle(
+                session, arrival, inbound, channel="telegram"
+            )
+        return turn
+
+    async def try_case(self, case: Case) -> Result:
+        user = f"person-{next(self._ids)}"
+        for step in path_to(case.at, case.topic):
+            await self.send(user, case.lang, step)
+        turn = await self.send(user, case.lang, case.text)
+        return Result(case, turn.heard or "nothing", [r.text for r in turn.replies])
+
+    async def _volunteer(self) -> None:
+        """One registered volunteer of the example organisation, so the queue is open."""
+        async with self.service.database.session() as session, session.begin():
+            code = invites.create(
+                session, "example", "volunteer", now=self.conversation.clock(),
+                valid_for=timedelta(days=1),
+            )
+        for step in (f"/volunteer {code}", "vo:accept", "Maja"):
+            await self.send("volunteer-1", "da", step)
+
+
+def table(results: Sequence[Result]) -> str:
+    lines = [f"{'place':<16}{'lang':<5}{'expected':<28}{'got':<26}text"]
+    for r in results:
+        mark = " " if r.reached else "✗"
+        expected = "|".join(r.case.expect)
+        lines.append(
+            f"{mark}{r.case.at:<15}{r.case.lang:<5}{expected[:27]:<28}{r.heard[:25]:<26}"
+            f"{r.case.text[:60]}"
+        )
+    reached = sum(r.reached for r in results)
+    share = 100 * reached / max(len(results), 1)
+    lines.append(f"{reached}/{len(results)} reached ({share:.1f} %)")
+    return "\n".join(lines)
