@@ -286,7 +286,9 @@ class Conversation:
         the turn is answered."""
         if await self._exempt(turn):
             return False
-        if verdict.level is Level.AMBIGUOUS and self._asked_recently(turn):
+        if verdict.level is Level.AMBIGUOUS and (
+            self._asked_recently(turn) or self.listener.answers_a_button(turn)
+        ):
             return False
         if verdict.level is Level.CLEAR:
             turn.state.crisis_at = turn.now

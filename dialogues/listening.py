@@ -173,6 +173,20 @@ class Listener:
             return []
         return [Button(c.label[turn.language], node.choice_data(c)) for c in node.choices]
 
+    def answers_a_button(self, turn: Turn) -> bool:
+        """The text is exactly a button in view (its label or one of its keywords): an
+        answer to the question on screen ("af og til" at the loneliness scale), not the
+        person's own words about themselves."""
+        node = self.library.nodes.get(f"{turn.state.flow}.{turn.state.node}")
+        view = self.view(turn, node)
+        words = words_of(turn.inbound.text)
+        folded = " ".join(words)
+        if not folded:
+            return False
+        if any(" ".join(words_of(button.label)) == folded for button in view):
+            return True
+        return self._exact_words(view, words) is not None
+
     @staticmethod
     def remember(turn: Turn) -> None:
         """Keep the buttons of the last message this turn sent (none if it had none)."""

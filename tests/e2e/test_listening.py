@@ -235,3 +235,21 @@ async def test_a_web_person_is_told_where_the_checkin_will_show(
     assert "næste gang du åbner den" in planned["text"]
     assert planned["choices"]  # and a way on
     del when, double
+
+
+async def test_a_typed_answer_to_the_measure_is_an_answer_not_distress(
+    double: BotApiDouble, snakkes: Snakkes
+) -> None:
+    """Typed words that are exactly a button in view ("af og til" at the loneliness scale)
+    answer the question on screen: the safety net's direct question is not put to them.
+    (The model alone reads "af og til" as ambiguous distress.)"""
+    ada = double.user(language_code="da")
+    menu = await to_menu(double, ada)
+    await press(double, ada, menu, "Hvordan har jeg det egentlig?", count=2)
+    for answer in ("ofte", "ofte", "ofte"):
+        asked = await reply_to(double, ada, answer)
+    assert asked.text.endswith("Hvor ofte føler du dig ensom?")
+    assert "En sjælden gang" in asked.labels()
+    result = await reply_to(double, ada, "af og til")
+    assert "selvmord" not in result.text, result.text
+    assert "Mente du" not in result.text, result.text

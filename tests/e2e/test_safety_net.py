@@ -102,13 +102,14 @@ QUESTION = {"da": "Tænker du på selvmord", "en": "Are you thinking about suici
 DISTRESS = {"da": "jeg kan ikke mere", "en": "i can't do this anymore"}
 YES = {"da": "Ja", "en": "Yes"}
 NO = {"da": "Nej", "en": "No"}
+UNSURE = {"da": "Ved ikke", "en": "I don't know"}
 
 
 async def _asked(double: BotApiDouble, person: FakeUser, language: str) -> SentMessage:
     await to_menu(double, person)
     question = await reply_to(double, person, DISTRESS[language])
     assert QUESTION[language] in question.text
-    assert question.labels() == [YES[language], NO[language]]
+    assert question.labels() == [YES[language], NO[language], UNSURE[language]]
     return question
 
 

@@ -108,6 +108,7 @@ async def test_a_conversation_the_young_person_erases(
 async def test_an_abandoned_draft_goes_with_its_note(
     double: BotApiDouble, snakkes: Snakkes, tmp_path: Path
 ) -> None:
+    await onboard(double, snakkes, "Vera", available=False)  # registered, not on duty
     ada = double.user("Ada", language_code="da")
     menu = await to_menu(double, ada)
     [preview] = await tap(double, ada, menu, "f:menu.start.human")
