@@ -79,21 +79,24 @@ def csrf_field(token: str) -> str:
     return f'<input type="hidden" name="csrf" value="{escape(token)}">'
 
 
-def login(csrf: str, *, name: str = "", error: str = "") -> str:
+def login(csrf: str, language: Language, *, name: str = "", error: str = "") -> str:
     problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    other = "en" if language == "da" else "da"
     body = (
-        "<h1>Coordinator log-in</h1>"
+        f'<h1>{t("login_title", language)}</h1>'
         f"{problem}"
         '<form method="post" action="/dashboard/login" class="login">'
         f"{csrf_field(csrf)}"
-        '<label for="name">Name</label>'
+        f'<label for="name">{t("login_name", language)}</label>'
         f'<input id="name" name="name" autocomplete="username" required value="{escape(name)}">'
-        '<label for="password">Password</label>'
+        f'<label for="password">{t("login_password", language)}</label>'
         '<input id="password" name="password" type="password" '
         'autocomplete="current-password" required>'
-        '<button type="submit">Log in</button></form>'
+        f'<button type="submit">{t("log_in", language)}</button></form>'
+        f'<p><a href="/dashboard/login?lang={other}" lang="{other}">'
+        f'{"English" if other == "en" else "Dansk"}</a></p>'
     )
-    return layout("Log in", body)
+    return layout(t("log_in", language), body, language=language)
 
 
 def overview(who: Who, report: Report, selection: Selection, organisations: Sequence[str],

@@ -184,8 +184,10 @@ async def login_page(request: web.Request) -> web.Response:
 def _login_form(request: web.Request, *, name: str = "", error: str = "",
                 status: int = 200) -> web.Response:
     token = secrets.token_urlsafe(24)
-    response = _html(pages.login(token, name=name, error=error), status=status)
+    page = pages.login(token, _language(request), name=name, error=error)
+    response = _html(page, status=status)
     _cookie(response, request, LOGIN_COOKIE, token, 3600)
+    _remember_language(response, request)
     return response
 
 
@@ -198,7 +200,7 @@ async def login(request: web.Request) -> web.Response:
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not secrets.compare_digest(token, expected):
         return _login_form(request, name=name[:MAX_NAME], status=403,
-                           error="The form had expired. Please try again.")
+                           error=texts.t("login_expired", _language(request)))
     now = state.clock()
     name_key = state.keys.name(name)
     address_key = state.keys.address(client_address(request))
@@ -218,12 +220,12 @@ async def login(request: web.Request) -> web.Response:
         return _too_many(request, name, 5.0)
     if not ok or len(password) > MAX_PASSWORD:
         return _login_form(request, name=name[:MAX_NAME], status=401,
-                           error="Wrong name or password.")
+                           error=texts.t("login_wrong", _language(request)))
     async with _database(request).session() as session, session.begin():
         current = await coordinators.by_name(session, name)
         if current is None or not current.active or current.password_hash != stored:
             return _login_form(request, name=name[:MAX_NAME], status=401,
-                               error="Wrong name or password.")
+                               error=texts.t("login_wrong", _language(request)))
         await login_throttle.succeeded(session, name_key, address_key, now)
         session_token = await coordinators.open_session(session, current, now, SESSION_LIFETIME)
     response = web.HTTPFound("/dashboard")
@@ -235,7 +237,7 @@ async def login(request: web.Request) -> web.Response:
 def _too_many(request: web.Request, name: str, seconds: float) -> web.Response:
     wait = max(1, math.ceil(seconds))
     response = _login_form(request, name=name[:MAX_NAME], status=429,
-                           error=f"Too many attempts. Try again in {wait} seconds.")
+                           error=texts.t("login_wait", _language(request), wait=str(wait)))
     response.headers["Retry-After"] = str(wait)
     return response
 

@@ -119,9 +119,9 @@ async def coordinator(browser: Browser, snakkes: Snakkes) -> Page:
                                admin=False, now=utcnow())
     page = await (await browser.new_context(viewport=WIDE)).new_page()
     await page.goto(f"{snakkes.url}/dashboard/login")
-    await page.get_by_label("Name").fill("anna")
-    await page.get_by_label("Password").fill(COORDINATOR_PASSWORD)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_label(re.compile("^(Navn|Name)$")).fill("anna")
+    await page.get_by_label(re.compile("^(Adgangskode|Password)$")).fill(COORDINATOR_PASSWORD)
+    await page.get_by_role("button", name=re.compile("^(Log ind|Log in)$")).click()
     await expect(page.get_by_role("heading", name=re.compile("Overblik|Overview"))).to_be_visible(
         timeout=MS)
     return page

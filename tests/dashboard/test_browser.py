@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -42,9 +43,9 @@ async def page(context: BrowserContext) -> Page:
 
 async def log_in(page: Page, base: str, name: str, password: str) -> None:
     await page.goto(f"{base}/dashboard/login")
-    await page.get_by_label("Name").fill(name)
-    await page.get_by_label("Password").fill(password)
-    await page.get_by_role("button", name="Log in").click()
+    await page.get_by_label(re.compile("^(Navn|Name)$")).fill(name)
+    await page.get_by_label(re.compile("^(Adgangskode|Password)$")).fill(password)
+    await page.get_by_role("button", name=re.compile("^(Log ind|Log in)$")).click()
 
 
 def cell(page: Page, key: str, column: int) -> object:
@@ -55,7 +56,9 @@ async def test_log_in_fails_with_a_wrong_password_and_works_with_the_right_one(
     service: Snakkes, page: Page
 ) -> None:
     await log_in(page, service.url, "ada", "this is not it at all")
-    await expect(page.get_by_role("alert")).to_contain_text("Wrong name or password")
+    await expect(page.get_by_role("alert")).to_contain_text(
+        re.compile("Forkert navn eller adgangskode|Wrong name or password")
+    )
     assert page.url.endswith("/dashboard/login")
     await log_in(page, service.url, "ada", PASSWORD)
     await expect(page.get_by_role("heading", name="Overblik")).to_be_visible()
@@ -195,7 +198,8 @@ async def test_every_dashboard_page_without_a_session_goes_to_log_in(
                  "/dashboard/export.xlsx", "/dashboard/export.json"):
         await page.goto(service.url + path)
         assert page.url == f"{service.url}/dashboard/login", path
-        await expect(page.get_by_role("heading", name="Coordinator log-in")).to_be_visible()
+        heading = re.compile("Log ind som koordinator|Coordinator log-in")
+        await expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
 
 async def test_a_form_post_without_the_csrf_token_is_refused(

@@ -99,7 +99,7 @@ async def test_log_ins_are_rate_limited_per_name(service: Snakkes) -> None:
             assert (await log_in(client, service.url, "otto", "wrong password!!")).status == 401
         limited = await log_in(client, service.url, "otto")  # even the right password
         assert limited.status == 429
-        assert "Too many" in await limited.text()
+        assert "For mange forsøg" in await limited.text()
         # Another name from the same address is not yet limited.
         assert (await log_in(client, service.url, "ada")).status == 302
 
@@ -170,3 +170,19 @@ async def test_a_report_that_may_not_be_shown_gets_the_default_and_says_why(
     for kind in ("csv", "xlsx", "json", "research.csv"):
         async with client.get(f"{service.url}/dashboard/export.{kind}?{query}") as export:
             assert export.status == 200
+
+
+async def test_the_log_in_page_is_danish_first_with_english_by_a_switch(
+    client: aiohttp.ClientSession, service: Snakkes
+) -> None:
+    async with client.get(f"{service.url}/dashboard/login") as answer:
+        page = await answer.text()
+    assert "Log ind som koordinator" in page
+    assert "Adgangskode" in page
+    async with client.get(f"{service.url}/dashboard/login?lang=en") as answer:
+        page = await answer.text()
+    assert "Coordinator log-in" in page
+    async with client.post(f"{service.url}/dashboard/login?lang=da",
+                           data={"name": "nobody", "password": "x", "csrf": "x"}) as answer:
+        assert answer.status == 403
+        assert "Formularen var udløbet" in await answer.text()
