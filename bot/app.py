@@ -16,6 +16,7 @@ from bot.logs import correlation_id, new_correlation_id
 from bot.service import Service
 from bot.telegram.channel import WEBHOOK_PATH
 from bot.webchat import routes as webchat
+from dialogues.understanding import SafetyNet
 from storage.types import Clock, utcnow
 
 log = logging.getLogger(__name__)
@@ -26,15 +27,20 @@ MAX_REQUEST_BYTES = 1024 * 1024
 
 
 def init_app(
-    settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
+    settings: Settings,
+    *,
+    poll_timeout: int = 10,
+    clock: Clock = utcnow,
+    net: SafetyNet | None = None,
 ) -> web.Application:
-    """Build the web app; the service starts with the app and stops with it."""
+    """Build the web app; the service starts with the app and stops with it. `net`: a safety
+    net already loaded (`snakkes run` loads it first, to fail clearly), else one is built."""
     app = web.Application(middlewares=[errors_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app[TRUSTED_PROXIES] = networks(settings.web.trusted_proxies)
 
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
-        service = Service.build(settings, poll_timeout=poll_timeout, clock=clock)
+        service = Service.build(settings, poll_timeout=poll_timeout, clock=clock, net=net)
         app[SERVICE] = service
         await service.start()
         yield

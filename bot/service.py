@@ -75,7 +75,12 @@ class Service:
 
     @classmethod
     def build(
-        cls, settings: Settings, *, poll_timeout: int = 10, clock: Clock = utcnow
+        cls,
+        settings: Settings,
+        *,
+        poll_timeout: int = 10,
+        clock: Clock = utcnow,
+        net: SafetyNet | None = None,
     ) -> Service:
         keyring = settings_keyring(settings)
         database = Database(settings.database.url, keyring)
@@ -105,7 +110,7 @@ class Service:
         )
         conversation = build_conversation(
             settings,
-            net=build_safety_net(settings, clock=clock),
+            net=net or build_safety_net(settings, clock=clock),
             texts=texts,
             clock=clock,
             on_checkin_planned=runner.expect,
