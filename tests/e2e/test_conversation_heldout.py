@@ -2,8 +2,12 @@
 (format and outcomes: tests/data/conversation_heldout.README.md):
 
 - conversation_dev.yaml, written by the author of the keywords and examples (tune here);
-- conversation_heldout.yaml, written in its own commit by someone who has read neither
-  (only reported: never tune the bot by looking at its misses one by one).
+- conversation_dev_external.yaml, the first held-out set (written apart, e4120fe). It was
+  run about nine times while the understanding was built, so it is a development set now:
+  tune on it freely;
+- conversation_heldout.yaml, the second held-out set, written in its own commit by someone
+  who has read neither the patterns nor the sets above (only reported: never tune the bot
+  by looking at its misses).
 
 Each prints its table. The bar: at least 90 % reach an expected outcome, and no message
 that expects a global intent gets the generic fallback."""
@@ -22,11 +26,12 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 SETS = [
     "conversation_dev.yaml",
     pytest.param(
-        "conversation_heldout.yaml",
-        # Measured on 2026-12-01: 271/303 (89.4 %), one intent answered with the generic
-        # answer. Below the bar, said so here rather than hidden; not tuned on its misses.
-        marks=pytest.mark.xfail(reason="89.4 % of the held-out set, below the 90 % bar"),
+        "conversation_dev_external.yaml",
+        # Measured on 2026-12-01 as the held-out set: 271/303 (89.4 %), one intent answered
+        # with the generic answer.
+        marks=pytest.mark.xfail(reason="89.4 % when it was the held-out set"),
     ),
+    "conversation_heldout.yaml",
 ]
 
 
