@@ -131,7 +131,10 @@ def _run(settings: Settings) -> int:
     except SafetyUnavailable as error:
         print(f"snakkes: {error}", file=sys.stderr)
         return 2
-    log.info("snakkes starting (config: %s); web on http://%s:%d/", settings.source, host, port)
+    log.info(
+        "snakkes starting (config: %s); web on %s",
+        logs.Configured(settings.source), logs.Configured(f"http://{host}:{port}/"),
+    )
     app = init_app(settings, net=net)  # the model loaded once, not again by the service
     app.on_startup.append(_freeze_startup_objects)  # after the service's own start-up
     # run_app turns SIGINT and SIGTERM into a graceful shutdown of the cleanup contexts.

@@ -7,6 +7,8 @@ Everything our handler writes passes one filter (`PrivacyFilter`):
 - the line itself is formatted, then stripped of what could identify someone or repeat
   their words: an argument that is more than one plain word, anything in quotes, IP
   addresses, long numbers (a Telegram id), long tokens and hashes, e-mail addresses;
+- an argument wrapped in `Configured` (the operator's own settings: the listen address,
+  the config file's path) is shown as it is, never a person's data;
 - aiohttp's own complaints about a malformed request (which carry the client's address and
   the raw header line) become one quiet line naming the error's class.
 
@@ -46,6 +48,13 @@ _SQL = re.compile(r"\[SQL: (.*?)\]", re.DOTALL)
 # A string argument is kept only when it looks like a name we chose (a class, a state, a
 # path, a correlation id): one word, no spaces. Anything else may be someone's words.
 _PLAIN_ARGUMENT = re.compile(r"[\w./:-]{0,80}")
+
+
+class Configured(str):
+    """A log argument that comes from the operator's configuration (a listen address, a
+    config file's path), never from a person: the privacy filter shows it unchanged."""
+
+    __slots__ = ()
 
 
 def new_correlation_id() -> str:
@@ -111,9 +120,12 @@ def format_traceback(error: BaseException, tb: TracebackType | None) -> str:
     return "".join(parts).rstrip("\n")
 
 
-def _argument(value: object) -> object:
+def _argument(value: object, kept: list[str]) -> object:
     if isinstance(value, bool | int | float) or value is None:
         return value
+    if isinstance(value, Configured):
+        kept.append(str(value))
+        return f"\x00{len(kept) - 1}\x00"
     text = str(value)
     return text if _PLAIN_ARGUMENT.fullmatch(text) else REMOVED
 
@@ -130,11 +142,15 @@ class PrivacyFilter(logging.Filter):
             record.exc_info, record.exc_text, record.stack_info = None, None, None
             record.levelno, record.levelname = logging.INFO, "INFO"
             return True
+        kept: list[str] = []
         if isinstance(record.args, tuple):
-            record.args = tuple(_argument(a) for a in record.args)
+            record.args = tuple(_argument(a, kept) for a in record.args)
         elif record.args:
-            record.args = {k: _argument(v) for k, v in record.args.items()}
-        record.msg, record.args = scrub(record.getMessage()), ()
+            record.args = {k: _argument(v, kept) for k, v in record.args.items()}
+        message = scrub(record.getMessage())
+        for index, value in enumerate(kept):
+            message = message.replace(f"\x00{index}\x00", value)
+        record.msg, record.args = message, ()
         if record.exc_info and record.exc_info[1] is not None:
             _, error, tb = record.exc_info
             record.exc_text = format_traceback(error, tb)

@@ -82,3 +82,20 @@ async def test_a_database_error_keeps_its_sql_and_loses_its_parameters(
     _assert_clean(text)
     assert "IntegrityError: [SQL: INSERT INTO coordinators" in text
     assert "Traceback" in text
+
+
+def test_the_operators_own_settings_are_shown_but_a_persons_words_beside_them_are_not(
+    written: io.StringIO,
+) -> None:
+    # Start-up lines used to read "web on http://[removed]/": the listen address and the
+    # config path are the operator's, marked Configured; everything else is scrubbed as
+    # before, in the same line.
+    logging.getLogger("snakkes.test").info(
+        "starting (config: %s); web on %s; last text %s from %s",
+        logs.Configured("/etc/snakkes/config.toml"), logs.Configured("http://127.0.0.1:8080/"),
+        MARKER, ADDRESS,
+    )
+    text = written.getvalue()
+    assert "config: /etc/snakkes/config.toml" in text
+    assert "web on http://127.0.0.1:8080/" in text
+    _assert_clean(text)
