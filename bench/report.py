@@ -89,6 +89,11 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
         ["conversations", "messages", "offered_rate", "lost", "p50_ms", "p95_ms", "p99_ms",
          "max_ms", "cpu_seconds_per_1000", "total_bytes", "first_contentful_paint_ms"],
     ),
+    "webchat_instances.json": (
+        "Web chat across two instances on PostgreSQL (bench/webchat_instances.py)",
+        ["people", "messages", "offered_rate", "lost", "via_sweep", "p50_ms", "p95_ms",
+         "p99_ms", "max_ms", "stored_p50_ms", "stored_p99_ms", "load_average"],
+    ),
 }
 
 

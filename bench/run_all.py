@@ -4,7 +4,8 @@ Inbound throughput and latency run alone: they are about CPU, and use both cores
 on one, the double with the load on the other). Then three run side by side: the check-in
 burst, paced by Telegram's limits (it waits most of the time), the memory benchmark, which
 is about bytes, and the statistics overview, a single query at a time on the second core.
-Set SNAKKES_BENCH_POSTGRES_URL to measure PostgreSQL too.
+Set SNAKKES_BENCH_POSTGRES_URL to measure PostgreSQL too (and the web chat across two
+instances, which needs it).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ async def main() -> None:
     await run("bench.inbound", *postgres)
     await run("bench.safety_net")  # alone: it measures one core's CPU per message
     await run("bench.console_relay")
+    if postgres:  # two instances on one PostgreSQL: a message from one to a socket on the other
+        await run("bench.webchat_instances", *postgres)
     await asyncio.gather(
         run("bench.checkin_burst"),
         run("bench.memory", "--people", MEMORY_PEOPLE),

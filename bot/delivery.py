@@ -8,9 +8,14 @@ written with the state change that caused it; this delivers the rows.
   for them; 400 is recorded as failed with Telegram's reason (never the text).
 - Lanes: when places are short, crisis answers and alerts go first, then live replies, then
   the relay, then check-ins and reminders (`LaneSlots`).
-- The instance that wrote a row holds it (a lease) and sends it at once; a sweep every
-  `sweep_every` seconds takes rows nobody holds any more (an instance that died), so a crash
-  loses nothing. A row is deleted as soon as the channel has it.
+- The instance that wrote a row holds it (a lease) and sends it at once. Rows that come
+  free for any sender (an instance stopping gives its rows back; a row for a channel this
+  instance does not run) wake every sender at once: `pg_notify` in the same transaction on
+  PostgreSQL (bot/notify.py), this process's own event on SQLite. A sweep every
+  `sweep_every` seconds is the safety net: it renews this instance's leases and takes rows
+  nobody holds any more (an instance that died, whose lease ran out), so a crash loses
+  nothing. A row is deleted as soon as the channel has it, before its send's place is
+  given back (see `_work`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, ClassVar, Protocol
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogues.messages import Choice, Delivery, Lane, Outbound
 from storage import outbox, participants
@@ -189,6 +197,9 @@ class Postman:
         self.slots = LaneSlots(in_flight)
         self.transports: dict[str, Transport] = {}
         self.blocked_listeners: list[Callable[[], None]] = []
+        # Tells every instance's sender, in the caller's transaction, that rows came free
+        # (PostgreSQL: bot.notify.Announcer on OUTBOX); None: this process alone.
+        self.announce: Callable[[AsyncSession], Coroutine[Any, Any, None]] | None = None
         self.sent = 0  # messages this instance delivered, for logs and tests
         self._queues: dict[str, deque[Parcel]] = {}
         self._held: set[int] = set()
@@ -224,10 +235,19 @@ class Postman:
         with suppress(Exception):
             async with self.database.session() as session, session.begin():
                 await outbox.release(session, self.owner)
+                await self.rows_free(session)
 
     def wake(self) -> None:
         """Look for rows now (another instance wrote or gave some up)."""
         self._wake.set()
+
+    async def rows_free(self, session: AsyncSession) -> None:
+        """Rows for any sender are in the caller's transaction: once it commits, every
+        instance's sender looks for them (NOTIFY), or this one (SQLite's one instance)."""
+        if self.announce is not None:
+            await self.announce(session)
+        else:
+            event.listen(session.sync_session, "after_commit", lambda _s: self.wake(), once=True)
 
     # -- taking parcels --------------------------------------------------------------------
     def take(self, parcels: Sequence[Parcel]) -> None:
@@ -255,6 +275,7 @@ class Postman:
                 held_until=self.held_until(now),
                 limit=_SWEEP_LIMIT,
                 skip=self._held,
+                channels=self.transports,
             )
             parcels, unreadable = self._unpack(rows)
             for row in unreadable:
@@ -305,7 +326,18 @@ class Postman:
         try:
             while queue:
                 parcel = queue[0]
-                attempt = await self._try(parcel)
+                if parcel.channel not in self.transports:
+                    await self._give_back(queue)
+                    break
+                async with self.slots.slot(parcel.lane):
+                    attempt = await self._try(parcel)
+                    if attempt.result is Result.SENT:
+                        # Marked before the place is given back: a message the channel took
+                        # and whose row is not deleted yet (sent again after a kill -9) holds
+                        # a place, so there are never more of them than places.
+                        queue.popleft()
+                        await self._settle(parcel, attempt)
+                        continue
                 if attempt.result is Result.RETRY and await self._later(parcel, attempt):
                     continue
                 if attempt.result is Result.BLOCKED:
@@ -317,15 +349,28 @@ class Postman:
             if self._queues.get(chat) is queue and not queue:
                 del self._queues[chat]
 
+    async def _give_back(self, queue: deque[Parcel]) -> None:
+        """A chat on a channel this instance does not run: its rows go to a sender that
+        does (woken at once); they stay in the outbox's hands, never lost."""
+        ids = [parcel.id for parcel in queue]
+
+        async def give_back(session: AsyncSession) -> None:
+            await outbox.give_back(session, self.owner, ids)
+            await self.rows_free(session)
+
+        await self._write(give_back)
+        log.info("outbox: %d message(s) left for an instance with their channel", len(ids))
+        while queue:
+            parcel = queue.popleft()
+            self._held.discard(parcel.id)
+            parcel.tried.set()
+
     async def _try(self, parcel: Parcel) -> Attempt:
-        transport = self.transports.get(parcel.channel)
-        if transport is None:
-            return Attempt(Result.RETRY, f"no {parcel.channel} channel running")
-        async with self.slots.slot(parcel.lane):
-            try:
-                return await transport.attempt(parcel.address, parcel.message)
-            except Exception as error:
-                return Attempt(Result.RETRY, type(error).__name__)
+        transport = self.transports[parcel.channel]
+        try:
+            return await transport.attempt(parcel.address, parcel.message)
+        except Exception as error:
+            return Attempt(Result.RETRY, type(error).__name__)
 
     async def _later(self, parcel: Parcel, attempt: Attempt) -> bool:
         """Wait and try again; False when the message is too old to be worth it."""

@@ -5,6 +5,16 @@ transaction, so it goes out only if the row is there); every instance listens an
 to a socket it holds for that person. The payload is the person's pseudonym (an HMAC, never
 an id or a session key). The web chat's 10-second sweep stays as a safety net, for a
 notification lost while a listener reconnects. SQLite is one instance: nothing to announce.
+
+Channels (one listening connection per instance hears them all):
+- `WEBCHAT` ("snakkes_webchat"): a web chat message was stored; payload: the pseudonym.
+- `OUTBOX` ("snakkes_outbox"): outbox rows came free for any sender (an instance gave its
+  rows back, or wrote rows it will not send itself); payload: empty. Every instance's sender
+  wakes and claims them (bot/delivery.py); its periodic sweep is only the safety net.
+
+Interface (stable; later additions only add): `Announcer(url, channel=WEBCHAT)`,
+`.listeners` (callbacks for `channel`), `announce(session, payload, channel=None)`,
+`subscribe(channel, listener)` for further channels, `start()`, `stop()`.
 """
 
 from __future__ import annotations
@@ -22,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 log = logging.getLogger(__name__)
 
 WEBCHAT = "snakkes_webchat"
+OUTBOX = "snakkes_outbox"
 _RECONNECT_AFTER = 2.0
 
 
@@ -34,14 +45,24 @@ class Announcer:
         )
         self.channel = channel
         self.listeners: list[Callable[[str], None]] = []
+        self._others: dict[str, list[Callable[[str], None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
 
-    async def announce(self, session: AsyncSession, payload: str) -> None:
+    def subscribe(self, channel: str, listener: Callable[[str], None]) -> None:
+        """Hear `channel` too (on the same connection); call before `start`."""
+        if channel == self.channel:
+            self.listeners.append(listener)
+        else:
+            self._others.setdefault(channel, []).append(listener)
+
+    async def announce(
+        self, session: AsyncSession, payload: str, channel: str | None = None
+    ) -> None:
         """Tell every instance, once the caller's transaction commits."""
         await session.execute(
             text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": self.channel, "payload": payload},
+            {"channel": channel or self.channel, "payload": payload},
         )
 
     async def start(self) -> None:
@@ -63,6 +84,10 @@ class Announcer:
             try:
                 connection = await asyncpg.connect(self.dsn)
                 await connection.add_listener(self.channel, self._heard)
+                for channel, listeners in self._others.items():
+                    await connection.add_listener(channel, self._heard_other)
+                    for listener in listeners:  # what was said while nobody listened
+                        listener("")
                 self._ready.set()
                 lost = asyncio.Event()
                 connection.add_termination_listener(lambda _conn, ended=lost: ended.set())
@@ -79,4 +104,8 @@ class Announcer:
 
     def _heard(self, _connection: Any, _pid: int, _channel: str, payload: str) -> None:
         for listener in self.listeners:
+            listener(payload)
+
+    def _heard_other(self, _connection: Any, _pid: int, channel: str, payload: str) -> None:
+        for listener in self._others.get(channel, ()):
             listener(payload)

@@ -3,8 +3,10 @@ a message to a participant becomes an outbox row, then the sender delivers it.""
 
 from __future__ import annotations
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.delivery import Parcel, Postman, body_of
-from dialogues.messages import Delivery, Lane, Outbound
+from dialogues.messages import Delivery, Lane, Outbound, Written
 from storage import outbox, participants
 from storage.crypto import Keyring
 from storage.db import Database
@@ -30,28 +32,41 @@ class ChannelOutbox:
     async def send(self, participant_id: int, message: Outbound) -> Delivery:
         """Write the message to the outbox and wait for its first try: SENT when it arrived
         or is being tried again (the sender keeps it), BLOCKED on a 403, FAILED on a 400."""
-        now = self.postman.clock()
         async with self.database.session() as session, session.begin():
-            participant = await session.get(Participant, participant_id)
-            if participant is None or not participant.reachable:
-                return Delivery.BLOCKED
-            row = outbox.add(
-                session,
-                self.keyring,
-                chat=participant.pseudonym,
-                channel=participant.channel,
-                sealed_address=participant.sealed_address,
-                body=body_of(message),
-                lane=int(self.lane),
-                participant_id=participant.id,
-                owner=self.postman.owner,
-                held_until=self.postman.held_until(now),
-                now=now,
-            )
-            await session.flush()
-            address = participants.address_of(self.keyring, participant)
-        parcel = Parcel(
-            row.id, row.chat, row.channel, address, message, self.lane, row.created_at
+            parcel = await self.write(session, participant_id, message)
+        if parcel is None:
+            return Delivery.BLOCKED
+        return await self.deliver(parcel)
+
+    async def write(
+        self, session: AsyncSession, participant_id: int, message: Outbound
+    ) -> Parcel | None:
+        """The message's row, in the caller's transaction (deliver it once that commits)."""
+        now = self.postman.clock()
+        participant = await session.get(Participant, participant_id)
+        if participant is None or not participant.reachable:
+            return None
+        row = outbox.add(
+            session,
+            self.keyring,
+            chat=participant.pseudonym,
+            channel=participant.channel,
+            sealed_address=participant.sealed_address,
+            body=body_of(message),
+            lane=int(self.lane),
+            participant_id=participant.id,
+            owner=self.postman.owner,
+            held_until=self.postman.held_until(now),
+            now=now,
         )
-        self.postman.take([parcel])
-        return await parcel.first_try(FIRST_TRY_WAIT)
+        await session.flush()
+        address = participants.address_of(self.keyring, participant)
+        return Parcel(row.id, row.chat, row.channel, address, message, self.lane, row.created_at)
+
+    async def deliver(self, written: Written) -> Delivery:
+        """Hand a written message (its transaction committed) to the sender; wait for its
+        first try."""
+        if not isinstance(written, Parcel):
+            raise TypeError("not written by this outbox")
+        self.postman.take([written])
+        return await written.first_try(FIRST_TRY_WAIT)

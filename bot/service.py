@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import logging
@@ -18,7 +19,7 @@ from bot.config import Settings
 from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.delivery import Postman
-from bot.notify import Announcer
+from bot.notify import OUTBOX, Announcer
 from bot.outbox import ChannelOutbox
 from bot.pubsub import Hub
 from bot.telegram.channel import TelegramChannel
@@ -138,7 +139,10 @@ class Service:
         service.catalog = directory if isinstance(directory, Catalog) else None
         service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         if database.dialect == "postgresql":
-            service.announcer = Announcer(settings.database.url)
+            service.announcer = announcer = Announcer(settings.database.url)
+            # Outbox rows that come free on any instance wake every instance's sender.
+            announcer.subscribe(OUTBOX, lambda _payload: postman.wake())
+            postman.announce = functools.partial(announcer.announce, payload="", channel=OUTBOX)
         service.web = WebChannel(core, announcer=service.announcer)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 # Telegram's limit for one message; the web chat applies the same.
 MAX_TEXT = 4096
@@ -87,3 +90,25 @@ class Outbox(Protocol):
     """
 
     async def send(self, participant_id: int, message: Outbound) -> Delivery: ...
+
+
+class Written(Protocol):
+    """A message written to the durable outbox, in the hands of its sender once the writing
+    transaction committed."""
+
+    async def first_try(self, timeout: float) -> Delivery: ...  # noqa: ASYNC109 - a bound wait
+
+
+@runtime_checkable
+class DurableOutbox(Outbox, Protocol):
+    """An outbox that writes in the caller's transaction, so the message and the state
+    change that caused it (a check-in taken over for sending) commit together or not at
+    all; `deliver` hands it to the sender once that transaction committed."""
+
+    async def write(
+        self, session: AsyncSession, participant_id: int, message: Outbound
+    ) -> Written | None:
+        """The message's row in `session`'s transaction; None: the person is unreachable."""
+        ...
+
+    async def deliver(self, written: Written) -> Delivery: ...

