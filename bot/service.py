@@ -139,7 +139,7 @@ class Service:
         service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         if database.dialect == "postgresql":
             service.announcer = Announcer(settings.database.url)
-        service.web = WebChannel(core, announcer=service.announcer)
+        service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:
