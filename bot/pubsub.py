@@ -47,16 +47,33 @@ class Subscription:
         return found
 
 
+Listener = Callable[[str, Event], None]
+
+
 class Hub:
-    def __init__(self, forward: Callable[[str, Event], None] | None = None) -> None:
+    def __init__(self, forward: Listener | None = None) -> None:
         self._subscribers: dict[str, set[Subscription]] = {}
+        self._listeners: list[tuple[str, Listener]] = []
         self._forward = forward
+
+    def forward_to(self, forward: Listener | None) -> None:
+        """Send this instance's events out from now on (the cross-instance feed)."""
+        self._forward = forward
+
+    def listen(self, prefix: str, listener: Listener) -> None:
+        """Call `listener(topic, event)` for every event on a topic starting with `prefix`:
+        for a part that holds many sockets (the web chat) rather than one subscription per
+        socket. The listener must not block (start a task for anything slow)."""
+        self._listeners.append((prefix, listener))
 
     def publish(self, topic: str, event: Event, *, local_only: bool = False) -> None:
         """Wake every subscriber of `topic` in this process (and, unless `local_only`,
         hand the event to the cross-instance forwarder, if there is one)."""
         for subscription in list(self._subscribers.get(topic, ())):
             subscription.put({**event, "topic": topic})
+        for prefix, listener in self._listeners:
+            if topic.startswith(prefix):
+                listener(topic, event)
         if self._forward is not None and not local_only:
             self._forward(topic, event)
 
@@ -85,6 +102,15 @@ def volunteer_topic(volunteer_id: int) -> str:
 
 def org_topic(org_slug: str) -> str:
     return f"org:{org_slug}"
+
+
+TYPING = "typing:"
+
+
+def typing_topic(pseudonym: str) -> str:
+    """A young person's typing indicator: "the volunteer is writing" (never any text); the
+    pseudonym is the HMAC the web chat keys its sockets by."""
+    return f"{TYPING}{pseudonym}"
 
 
 def console_topic(address: str) -> str:

@@ -143,7 +143,7 @@ class Service:
             # Outbox rows that come free on any instance wake every instance's sender.
             announcer.subscribe(OUTBOX, lambda _payload: postman.wake())
             postman.announce = functools.partial(announcer.announce, payload="", channel=OUTBOX)
-        service.web = WebChannel(core, announcer=service.announcer)
+        service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:

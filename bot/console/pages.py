@@ -24,7 +24,7 @@ SCRIPT_TEXTS = (
     "console_yes", "console_no", "console_debrief_send", "console_result_gone",
     "console_result_full", "console_result_closed", "console_result_not_yours",
     "console_result_failed", "console_connection_lost", "console_new_message",
-    "console_ended", "console_thanks", "console_quiet",
+    "console_ended", "console_thanks", "console_quiet", "console_typing",
 )
 
 

@@ -3,8 +3,12 @@
 From the page: `{"type": "hello", "csrf": …}` first (the session's CSRF token; anything
 else closes the socket), then moves: `available` (value), `take`, `say` (text, ref),
 `end`, `back` (note), `flag`, `transfer` (to, note), `debrief` (topic, crisis,
-follow_up), each with the conversation's `id`. From the server: `state` (everything the
-console shows, read from the database), `result` (op, ok, code, ref) and `whisper`.
+follow_up), each with the conversation's `id`; and `typing` (id), sent by the page at most
+every few seconds while the volunteer writes, unanswered. From the server: `state`
+(everything the console shows, read from the database), `result` (op, ok, code, ref),
+`whisper`, and `typing` (id): the young person is writing. A typing notice carries no text
+either way and is never stored: to the web chat it goes through the hub, to Telegram as a
+chat action (bot/telegram/channel.py), never through the outbox.
 
 The socket subscribes to the hub (bot/pubsub.py) for its volunteer, its organisation and
 its console address; every event there means "look again", and the state is re-read and
@@ -20,6 +24,7 @@ import contextlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
@@ -28,7 +33,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.pubsub import console_topic, org_topic, volunteer_topic
+from bot.pubsub import console_topic, org_topic, typing_topic, volunteer_topic
 from bot.service import Service
 from dialogues.messages import MAX_TEXT
 from storage import console as console_store
@@ -45,7 +50,8 @@ MAX_FRAME_BYTES = 24 * 1024
 REFRESH_SECONDS = 15.0  # the page counts waiting minutes itself in between
 _HELLO_TIMEOUT = 10.0
 CLOSE_REFUSED = 4403
-_ID_OPS = {"take", "say", "end", "back", "flag", "transfer", "debrief"}
+_ID_OPS = {"take", "say", "end", "back", "flag", "transfer", "debrief", "typing"}
+TYPING_EVERY = 4.0  # seconds: at most one typing notice per conversation from one socket
 
 
 class FrameError(ValueError):
@@ -64,6 +70,7 @@ class ConsoleConnection:
         self._send_lock = asyncio.Lock()
         self._flagged: set[int] = set()
         self._line: Line | None = None
+        self._typed: dict[int, float] = {}  # conversation -> monotonic time of last notice
 
     @property
     def desk(self) -> WebDesk:
@@ -110,6 +117,9 @@ class ConsoleConnection:
             await self.send({"type": "error", "code": str(error)})
             return
         kind = frame["type"]
+        if kind == "typing":
+            await self.typing(frame["id"])
+            return
         self._line = None
         async with self.service.database.session() as session, session.begin():
             volunteer = await session.get(Volunteer, self.volunteer_id,
@@ -130,6 +140,30 @@ class ConsoleConnection:
             self.service.hub.publish(org_topic(self.org), {"type": "changed"})
         elif kind != "say" or not ok:
             await self.push_state()
+
+    async def typing(self, row_id: int) -> None:
+        """The volunteer is writing to one of their conversations: show the young person
+        (best-effort, throttled, nothing stored, no answer)."""
+        now = time.monotonic()
+        if now - self._typed.get(row_id, float("-inf")) < TYPING_EVERY:
+            return
+        self._typed = {k: at for k, at in self._typed.items() if now - at < TYPING_EVERY}
+        self._typed[row_id] = now
+        service = self.service
+        async with service.database.reading() as session:
+            volunteer = await session.get(Volunteer, self.volunteer_id)
+            row = None if volunteer is None else await self.desk.own(session, volunteer, row_id)
+            person = None if row is None else await session.get(Participant, row.participant_id)
+            address = (participants.address_of(service.core.keyring, person)
+                       if person is not None and row is not None and row.channel == "telegram"
+                       else "")
+        if person is None or row is None:
+            return
+        if row.channel == "telegram":
+            if service.telegram is not None:
+                service.telegram.typing(address)
+        else:
+            service.hub.publish(typing_topic(person.pseudonym), {"type": "typing"})
 
     async def _move(  # noqa: PLR0911 - one answer per move
         self, session: AsyncSession, volunteer: Volunteer, frame: dict[str, Any], now: datetime
@@ -255,6 +289,11 @@ async def _run(ws: web.WebSocketResponse, service: Service, volunteer_id: int, c
             while not ws.closed:
                 event = await subscription.get(REFRESH_SECONDS)
                 events = ([event] if event else []) + subscription.drain()
+                typing = {e.get("id") for e in events if e.get("type") == "typing"}
+                for row_id in typing:
+                    await conn.send({"type": "typing", "id": row_id})
+                if typing and all(e.get("type") == "typing" for e in events):
+                    continue  # only "is writing": nothing to read again
                 for whisper in (e for e in events if e.get("type") == "whisper"):
                     await conn.send({"type": "whisper", "from": whisper.get("from", ""),
                                      "text": whisper.get("text", "")})

@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
+from telegram.constants import ChatAction
 from telegram.error import (
     BadRequest,
     Forbidden,
@@ -39,6 +41,8 @@ CHANNEL = "telegram"
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query", "my_chat_member")
 _FIRST_TRY_WAIT = 10.0
+TYPING_EVERY = 4.5  # seconds: Telegram shows "typing" for about 5, so once in that per chat
+_KEEP_TYPING = 4096  # chats remembered for that; older ones are dropped beyond this many
 
 
 class TelegramChannel:
@@ -64,6 +68,8 @@ class TelegramChannel:
         self.poller: InboxPoller | None = None
         # Webhook requests wait here for the outcome of their update (keyed by id(update)).
         self._outcomes: dict[int, asyncio.Future[bool]] = {}
+        self._typed: dict[str, float] = {}  # chat -> monotonic time of its last chat action
+        self._typing_tasks: set[asyncio.Task[None]] = set()
         builder = (
             Application.builder()
             .token(settings.token.get())
@@ -223,6 +229,28 @@ class TelegramChannel:
         except TelegramError as error:
             return _attempt_of(error)
         return SENT
+
+    def typing(self, address: str) -> None:
+        """Show "typing" in a chat (a volunteer is writing): at most once every
+        TYPING_EVERY seconds per chat, in the background, best-effort. Not a message: it
+        never waits in the outbox's lanes, and a failure is only logged."""
+        now = time.monotonic()
+        if now - self._typed.get(address, float("-inf")) < TYPING_EVERY:
+            return
+        if len(self._typed) >= _KEEP_TYPING:
+            self._typed = {k: at for k, at in self._typed.items() if now - at < TYPING_EVERY}
+        self._typed[address] = now
+        task = asyncio.create_task(self._chat_action(address), name="telegram-typing")
+        self._typing_tasks.add(task)
+        task.add_done_callback(self._typing_tasks.discard)
+
+    async def _chat_action(self, address: str) -> None:
+        try:
+            await self.application.bot.send_chat_action(
+                int(address), ChatAction.TYPING, rate_limit_args=0
+            )
+        except (TelegramError, ValueError) as error:
+            log.info("typing not shown: %s", type(error).__name__)
 
     async def _reply(self, handled: Handled) -> None:
         """The replies are in the outbox already; wait for their first try, so the webhook

@@ -61,6 +61,12 @@ class WindowRateLimiter(BaseRateLimiter[int]):
     ) -> bool | JSONDict | list[JSONDict]:
         retries = rate_limit_args if rate_limit_args is not None else self.max_retries
         chat = data.get("chat_id")
+        if endpoint == "sendChatAction":
+            # Best-effort (the console's typing indicator): never takes a message's place
+            # in the windows, and is dropped rather than held while Telegram asks to wait.
+            if self._paused_until > time.monotonic():
+                return True
+            return await callback(*args, **kwargs)
         for attempt in range(retries + 1):
             try:
                 if chat is None:

@@ -5,6 +5,9 @@ The protocol (JSON text frames; see README, "Web chat"):
 - Each message from the browser carries a client-made `id`. It becomes the envelope's
   update key (scoped to the session), so a resend after a lost connection is claimed once
   by the core; the server answers `ack` with that id once the message is handled.
+- `typing` frames, both ways, carry nothing but the fact: the browser sends one at most
+  every few seconds while the person writes (shown to their volunteer as "Ung #NNNN
+  skriver …"), and gets one while the volunteer writes. No text, never stored, best-effort.
 - Each message to the browser is first stored (`webchat_messages`); its row id is the
   `seq` the browser acknowledges. Unacknowledged messages are sent again when the browser
   reconnects (and swept to open sockets now and then, for other instances' sends), and
@@ -19,6 +22,7 @@ import hashlib
 import json
 import logging
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,10 +33,12 @@ from bot.core import Core, Envelope
 from bot.delivery import SENT, Attempt
 from bot.logs import correlation_id, new_correlation_id
 from bot.notify import Announcer
+from bot.pubsub import TYPING, Event, Hub, volunteer_topic
 from bot.webchat.limits import WebLimits
 from bot.webchat.session import Tokens
 from dialogues.content import LANGUAGES
 from dialogues.messages import MAX_TEXT, Inbound, Kind, Outbound
+from storage import handover as handovers
 from storage import participants, webchat
 from storage.limits import TokenBuckets
 from storage.models import Participant, WebchatMessage
@@ -46,6 +52,7 @@ CLOSE_NO_SESSION = 4401  # no valid cookie: the page asks for a new session, the
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _MAX_ACKS = 200
 _MAX_SEQ = 2**63  # a row id; anything larger is not one (and overflows the database)
+TYPING_EVERY = 3.0  # seconds: at most one typing notice per socket to the volunteer
 
 
 class FrameError(ValueError):
@@ -62,6 +69,7 @@ class Connection:
     ip: str  # for rate limiting only
     language: str
     sent: set[int] = field(default_factory=set)  # seqs sent on this socket, not yet acked
+    typed_at: float = float("-inf")  # monotonic: the last typing notice passed on
 
     async def send(self, payload: dict[str, Any]) -> bool:
         if self.socket.closed:
@@ -94,8 +102,13 @@ class WebChannel:
         limits: WebLimits | None = None,
         sweep_every: float = 10.0,
         announcer: Announcer | None = None,
+        hub: Hub | None = None,
     ) -> None:
         self.core = core
+        # Typing notices both ways (bot/pubsub.py): the volunteer's come in on "typing:…".
+        self.hub = hub
+        if hub is not None:
+            hub.listen(TYPING, self._volunteer_typing)
         # Other instances hear of what this one stores (PostgreSQL), and this one of theirs.
         self.announcer = announcer
         if announcer is not None:
@@ -194,6 +207,9 @@ class WebChannel:
             if kind == "hello":
                 await self._on_hello(conn, frame.get("lang"))
                 return
+            if kind == "typing":
+                await self._on_typing(conn)
+                return
             frame_id = _client_id(frame)
             if kind == "message":
                 text = _string(frame, "text", MAX_TEXT * 4)
@@ -234,6 +250,28 @@ class WebChannel:
             }
         )
         await self._send_new(conn, rows)
+
+    async def _on_typing(self, conn: Connection) -> None:
+        """The person is writing: tell their volunteer, if they are talking with one (at
+        most every TYPING_EVERY seconds per socket; no answer, nothing stored)."""
+        now = time.monotonic()
+        if self.hub is None or now - conn.typed_at < TYPING_EVERY:
+            return
+        conn.typed_at = now
+        async with self.core.database.reading() as session:
+            participant = await webchat.participant_by_pseudonym(session, conn.pseudonym)
+            row = None if participant is None else await handovers.open_for(
+                session, participant.id)
+        if row is not None and row.status == handovers.ACTIVE and row.volunteer_id:
+            self.hub.publish(volunteer_topic(row.volunteer_id), {"type": "typing", "id": row.id})
+
+    def _volunteer_typing(self, topic: str, _event: Event) -> None:
+        """The volunteer is writing to this pseudonym: show it on the sockets held here."""
+        key = self._keys.get(topic.removeprefix(TYPING))
+        for conn in list(self._connections.get(key, ())) if key is not None else []:
+            task = asyncio.create_task(conn.send({"type": "typing"}), name="webchat-typing")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
 
     async def _on_ack(self, conn: Connection, seqs: list[int]) -> None:
         async with self.core.database.session() as session, session.begin():

@@ -61,6 +61,7 @@
       if (frame.type === "state") render(frame);
       else if (frame.type === "line") addLine(frame.id, frame.line);
       else if (frame.type === "result") onResult(frame);
+      else if (frame.type === "typing") showTyping(frame.id);
       else if (frame.type === "whisper") {
         const text = t("whisper", { name: frame.from, text: frame.text });
         notice(text);
@@ -81,6 +82,37 @@
     }
     notice(t("connectionLost"));
     return false;
+  }
+
+  // -- typing: the fact only, never the text --------------------------------------------
+  const TYPING_EVERY_MS = 4000; // the server drops more frequent notices anyway
+  const TYPING_SHOWN_MS = 6000;
+  const typedAt = new Map();
+  const typingTimers = new Map();
+
+  function typed(id, input) {
+    if (!input.value.trim()) return;
+    const now = Date.now();
+    if (now - (typedAt.get(id) || 0) < TYPING_EVERY_MS) return;
+    typedAt.set(id, now);
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify({ type: "typing", id: id }));
+    }
+  }
+
+  function showTyping(id) {
+    const section = document.querySelector(`section.talk[data-id="${id}"]`);
+    const talk = state && state.talks.find((each) => each.card.id === id);
+    if (!section || !talk) return;
+    section.querySelector(".typing").textContent = t("typing", { name: talk.card.name });
+    window.clearTimeout(typingTimers.get(id));
+    typingTimers.set(id, window.setTimeout(() => hideTyping(section, id), TYPING_SHOWN_MS));
+  }
+
+  function hideTyping(section, id) {
+    window.clearTimeout(typingTimers.get(id));
+    typingTimers.delete(id);
+    section.querySelector(".typing").textContent = "";
   }
 
   function onResult(frame) {
@@ -251,6 +283,7 @@
       refs += 1;
       if (send({ type: "say", id: id, text: text, ref: refs })) input.value = "";
     });
+    input.addEventListener("input", () => typed(id, input));
     input.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) {
         event.preventDefault();
@@ -296,6 +329,7 @@
       el("p", { class: "quiet", role: "status" }),
       el("div", { class: "card-notes" }),
       el("ol", { class: "transcript", "aria-label": talk.card.name }),
+      el("p", { class: "typing", role: "status" }),
       form, actions, back, transfer);
   }
 
@@ -311,6 +345,10 @@
     const who = line.sender === "young" ? card.name : t("you");
     list.append(el("li", { class: line.sender, "data-id": line.id },
       el("strong", { text: who + ": " }), line.text));
+    if (line.sender === "young") {
+      const section = list.closest("section.talk");
+      if (section && typingTimers.has(card.id)) hideTyping(section, card.id);
+    }
     if (line.sender === "young" && !quiet) {
       announce(t("newMessage", { name: card.name }) + ": " + line.text);
     }

@@ -45,7 +45,8 @@
       slowDown: "Du skriver hurtigt – jeg sender om et øjeblik.",
       sending: "sender …",
       tooLong: "Ikke sendt: højst {limit} tegn.",
-      notSent: "Ikke sendt."
+      notSent: "Ikke sendt.",
+      typing: "Den frivillige skriver …"
     },
     en: {
       title: "snakkes",
@@ -78,7 +79,8 @@
       slowDown: "You're writing fast – I'll send it in a moment.",
       sending: "sending …",
       tooLong: "Not sent: at most {limit} characters.",
-      notSent: "Not sent."
+      notSent: "Not sent.",
+      typing: "The volunteer is writing …"
     }
   };
   var LANGS = ["da", "en"];
@@ -88,6 +90,8 @@
   var ACK_TIMEOUT_MS = 20000;
   var CLOSE_ERASED = 4000;
   var CLOSE_NO_SESSION = 4401;
+  var TYPING_EVERY_MS = 3000; // the server passes on no more than this anyway
+  var TYPING_SHOWN_MS = 6000;
 
   var $ = function (id) { return document.getElementById(id); };
   var state = load();
@@ -98,6 +102,8 @@
   var resendTimer = null;
   var ackTimer = null;
   var seen = new Set(state.seen);
+  var typedAt = 0;
+  var typingTimer = null;
 
   function load() {
     var fresh = { lang: null, log: [], queue: [], seen: [] };
@@ -288,6 +294,27 @@
     field.focus();
   }
 
+  // Typing: only the fact goes to the volunteer, never what is written.
+  function typed() {
+    var now = Date.now();
+    if (!$("compose-text").value.trim() || now - typedAt < TYPING_EVERY_MS) { return; }
+    if (!socket || socket.readyState !== WebSocket.OPEN) { return; }
+    typedAt = now;
+    socket.send(JSON.stringify({ type: "typing" }));
+  }
+
+  function showTyping() {
+    $("typing").textContent = t("typing");
+    clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, TYPING_SHOWN_MS);
+  }
+
+  function hideTyping() {
+    clearTimeout(typingTimer);
+    typingTimer = null;
+    $("typing").textContent = "";
+  }
+
   function choose(entry, choice, group, button) {
     if (entry.used) { return; }
     entry.used = choice.data;
@@ -304,6 +331,7 @@
     else if (frame.type === "ack") { onAck(frame); }
     else if (frame.type === "ready") { onReady(frame); }
     else if (frame.type === "error") { onError(frame); }
+    else if (frame.type === "typing") { showTyping(); }
   }
 
   function onMessage(frame) {
@@ -312,6 +340,7 @@
       if (seen.has(seq)) { ackSeqs([seq]); return; }
       seen.add(seq);
     }
+    hideTyping();
     var entry = { who: "bot", text: frame.text, choices: frame.choices || [], seq: seq };
     state.log.push(entry);
     renderEntry(entry);
@@ -471,6 +500,7 @@
     applyLanguage(state.lang || (LANGS.indexOf(pageLang) >= 0 ? pageLang : "da"));
     renderAll();
     $("compose").addEventListener("submit", sendText);
+    $("compose-text").addEventListener("input", typed);
     $("compose-text").addEventListener("keydown", function (event) {
       if (event.key === "Enter" && !event.shiftKey && !event.isComposing) { sendText(event); }
     });
