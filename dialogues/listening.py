@@ -62,6 +62,7 @@ SWITCH = Keywords.compile(
 )
 WAITING = "waiting"  # the label of "about the wait in the queue"
 ANSWER_WORDS = 8  # at an open question, longer messages are answers, not commands
+EMBED_CHARS = 300  # longer typed texts are not embedded for listening (the net may still)
 
 
 @dataclass(frozen=True)
@@ -211,7 +212,7 @@ class Listener:
         if found is not None:
             await self._do(turn, found, view)
             return
-        vector = await self._vector(turn, text)
+        vector = self._vector(turn, text)
         if vector is not None and (wide or len(words) <= ANSWER_WORDS):
             # Where no free text is heard (a question with buttons), being roughly close
             # is enough to ask which button was meant, rather than answer vaguely.
@@ -265,7 +266,7 @@ class Listener:
         keywords = self._by_keywords(node, view, text, words, turn.now.weekday())
         if any(keywords):
             return True
-        vector = await self._vector(turn, text)
+        vector = self._vector(turn, text)
         if vector is None:
             return False
         reading = self._read(vector, view, topics=True, extra=(WAITING,))
@@ -274,7 +275,7 @@ class Listener:
     async def feeling(self, turn: Turn) -> str:
         """A short reflection of the feeling in typed text, or "" when none shows."""
         words = words_of(turn.inbound.text)
-        vector = await self._vector(turn, turn.inbound.text)
+        vector = self._vector(turn, turn.inbound.text)
         return self._reflection(turn, words, vector, plain=False)
 
     async def _act(self, turn: Turn, reading: Reading, view: list[Button]) -> bool:
@@ -423,15 +424,19 @@ class Listener:
         choice = self._flow_choice(data)
         return self._topic_by_id(choice.id) if choice else None
 
-    async def _vector(self, turn: Turn, text: str) -> Vector | None:
-        """The message's embedding: the one the safety net computed before the turn when it
-        needed it, else computed now (once per message, off the event loop, and only when
-        the keywords found nothing)."""
-        if self._prototypes is None or turn.meaning is None or not text.strip():
-            return None
-        if turn.meaning.text != text:
+    def wants_vector(self, text: str) -> bool:
+        """Whether typed text should be embedded before its turn: there is a pass by meaning,
+        and the text is short enough to be a choice, an intent or a feeling to reflect (a
+        longer one is an answer to hear; its keywords still count)."""
+        return self._prototypes is not None and 0 < len(text.strip()) <= EMBED_CHARS
+
+    def _vector(self, turn: Turn, text: str) -> Vector | None:
+        """The message's embedding, computed before the turn's transaction opened
+        (Conversation.understand); never computed here, inside the transaction."""
+        meaning = turn.meaning
+        if self._prototypes is None or meaning is None or meaning.text != text:
             return None  # a text the turn did not bring: never embed it here
-        return await turn.meaning.embedding()
+        return meaning.vector
 
     def _read(
         self,

@@ -86,8 +86,9 @@ class Result:
 
 
 class World:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, with_net: bool = False) -> None:
         self.service = Service.build(settings)
+        self.with_net = with_net
         self.keyring = Keyring(settings.secret_key)
         self._ids = itertools.count(1)
 
@@ -109,6 +110,14 @@ class World:
             inbound = Inbound(Kind.CHOICE, data=what)
         else:
             inbound = Inbound.from_text(what)
+        # As the core does: understood (the safety net, the embedding) before the transaction.
+        meaning = await self.conversation.understand(
+            self.keyring.pseudonym("telegram", user), inbound
+        )
+        if meaning is not None and not self.with_net:
+            # What is measured here is the understanding, not the safety net (measured on its
+            # own sets, tests/unit/test_safety_figures.py): the lexicon alone judges.
+            meaning.verdict = self.conversation.safety.plain(inbound.text).verdict
         async with self.service.database.session() as session, session.begin():
             arrival = await participants.arrive(
                 session, self.keyring, channel="telegram", channel_user_id=user,
@@ -116,7 +125,7 @@ class World:
             )
             assert arrival is not None
             turn: Turn = await self.conversation.handle(
-                session, arrival, inbound, channel="telegram"
+                session, arrival, inbound, channel="telegram", meaning=meaning
             )
         return turn
 
