@@ -325,6 +325,8 @@ class Listener:
             extra = [Button(label, talk.data)] if talk else []
             turn.replies.append(Outbound(reflection, self._rows(turn, extra, view)))
             return
+        if vector is not None and await self._last_chance(turn, vector, view, answering=answering):
+            return
         turn.heard = "fallback"
         options = self.library.fallbacks
         last = turn.state.last_fallback
@@ -332,7 +334,36 @@ class Listener:
         turn.state.last_fallback = str(index)
         menu = self._offer(turn, "intent:menu", view)
         extra = [menu] if menu and not any(b.data.startswith("menu:") for b in view) else []
-        turn.replies.append(Outbound(options[index][turn.language], self._rows(turn, view, extra)))
+        turn.replies.append(
+            Outbound(options[index][turn.language], self._rows(turn, extra, view, view_first=True))
+        )
+
+    async def _last_chance(
+        self, turn: Turn, vector: Vector, view: list[Button], *, answering: bool
+    ) -> bool:
+        """Before the generic answer: the intents, topics and buttons in view read again by
+        meaning with a lower bar. An intent clearly the closest is answered (thanks, hello
+        and "ved ikke" cannot be offered as buttons); otherwise the likely ones are offered
+        in one short question, below which the buttons in view stay."""
+        if self._prototypes is None:
+            return False
+        scores = self._prototypes.scores(vector)
+        allowed = [f"intent:{i.name}" for i in self.listening.intents]
+        if not answering:
+            allowed += [f"topic:{t.id}" for t in self.topics]
+        allowed += [label for b in view if (label := self._label_of(b)) is not None]
+        ranked = sorted(((scores[a], a) for a in set(allowed) if a in scores), reverse=True)
+        if not ranked or ranked[0][0] < self.thresholds.last_chance:
+            return False
+        best, label = ranked[0]
+        kind, _, name = label.partition(":")
+        intent = self.listening.intent(name) if kind == "intent" else None
+        runner_up = ranked[1][0] if len(ranked) > 1 else -1.0
+        if intent is not None and best - runner_up >= self.thresholds.margin:
+            await self._intent(turn, intent, view)
+            return True
+        close = tuple(n for score, n in ranked[:3] if score >= best - self.thresholds.spread)
+        return await self._act(turn, Reading(likely=close, score=best), view)
 
     # -- acting ----------------------------------------------------------------------------
     async def _press(self, turn: Turn, button: Button) -> None:
@@ -511,15 +542,31 @@ class Listener:
         return says[len(words) % len(says)][turn.language]
 
     def _rows(
-        self, turn: Turn, first: Sequence[Button], then: Sequence[Button]
+        self,
+        turn: Turn,
+        extra: Sequence[Button],
+        view: Sequence[Button],
+        *,
+        view_first: bool = False,
     ) -> tuple[tuple[Choice, ...], ...]:
-        seen: set[str] = set()
-        buttons: list[Choice] = []
-        for button in (*first, *then):
-            if button.data not in seen and len(buttons) < MAX_BUTTONS:
-                seen.add(button.data)
-                buttons.append(Choice(button.label, button.data))
-        return rows(*buttons)
+        """The buttons under an answer: `extra` ones (an intent's, the likely ones of a
+        question) and the buttons in view, which are never dropped to make room."""
+        kept = _unique(view)[:MAX_BUTTONS]
+        shown = {b.data for b in kept}
+        room = MAX_BUTTONS - len(kept)
+        added = [b for b in _unique(extra) if b.data not in shown][:room]
+        ordered = [*kept, *added] if view_first else [*added, *kept]
+        return rows(*(Choice(b.label, b.data) for b in ordered))
+
+
+def _unique(buttons: Sequence[Button]) -> list[Button]:
+    seen: set[str] = set()
+    found: list[Button] = []
+    for button in buttons:
+        if button.data not in seen:
+            seen.add(button.data)
+            found.append(button)
+    return found
 
 
 def _weekday_button(view: list[Button], words: list[str], today: int) -> Button | None:

@@ -134,6 +134,8 @@ class World:
         for step in path_to(case.at, case.topic):
             await self.send(user, case.lang, step)
         turn = await self.send(user, case.lang, case.text)
+        if case.at == "queue":
+            await self.send(user, case.lang, "vq:leave")  # room in the queue for the next
         return Result(case, turn.heard or "nothing", [r.text for r in turn.replies])
 
     async def _volunteer(self) -> None:
