@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from dialogues.embedding import Embedder, Vector
 from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
 from dialogues.intents import GlobalIntent, Listening, Text
-from dialogues.matching import Keywords, words_of
+from dialogues.matching import Keywords, without_fillers, words_of
 from dialogues.messages import Choice, Inbound, Kind, Outbound, rows
 from dialogues.semantic import (
     LISTEN,
@@ -58,6 +58,19 @@ SWITCH = Keywords.compile(
         "instead", "rather talk about", "can we talk about", "want to talk about",
         "something else", "hvad med", "lad os snakke om", "snakke om", "tale om",
         "what about", "talk about", "let's talk about", "lets talk about",
+        "switch to", "change to", "skift til", "skifte til", "skifte emne", "nyt emne",
+        "andet emne", "another topic", "different topic", "change the subject",
+    ]
+)
+# How a question begins: at an open question, a question is heard as a question (an
+# intent: "is there like a club for people like me") however long it is.
+QUESTION = Keywords.compile(
+    [
+        "is there", "are there", "can i", "can you", "could you", "do you", "does", "is this",
+        "is it", "are you", "will you", "should i", "what", "how", "who", "where", "when",
+        "why", "er der", "findes der", "kan jeg", "kan du", "kan i", "må jeg", "har i",
+        "har du", "er du", "er det", "skal jeg", "vil du", "hvad", "hvordan", "hvem", "hvor",
+        "hvornår", "hvorfor",
     ]
 )
 WAITING = "waiting"  # the label of "about the wait in the queue"
@@ -239,7 +252,7 @@ class Listener:
         yield _Heard(button=self._keyword_button(view, words))
         yield _Heard(button=_clock_button(view, text))
         yield _Heard(button=_weekday_button(view, words, today))
-        if not answering or len(words) <= ANSWER_WORDS or text.rstrip().endswith("?"):
+        if not answering or len(words) <= ANSWER_WORDS or _asks(text, words):
             yield _Heard(intent=_first(self._after, words))
         if not answering or SWITCH.match(words):
             yield _Heard(topic=self._topic(words))
@@ -415,14 +428,20 @@ class Listener:
         return None
 
     def _keyword_button(self, view: list[Button], words: list[str]) -> Button | None:
-        """The button whose longest keyword found is longest (the first on a tie)."""
-        best, found = 0, None
-        for button in view:
-            keywords = self._keywords_of(button.data)
-            length = keywords.longest(words) if keywords else 0
-            if length > best:
-                best, found = length, button
-        return found
+        """The button whose longest keyword found is longest (the first on a tie). Fillers
+        do not decide ("kinda often" is often), and a keyword right after "not" does not
+        count ("ikke om morgenen" is no morning)."""
+        core = without_fillers(words)
+        for text_words in (core, words) if core and len(core) < len(words) else (words,):
+            best, found = 0, None
+            for button in view:
+                keywords = self._keywords_of(button.data)
+                length = keywords.longest_affirmed(text_words) if keywords else 0
+                if length > best:
+                    best, found = length, button
+            if found is not None:
+                return found
+        return None
 
     def _keywords_of(self, data: str) -> Keywords | None:
         choice = self._flow_choice(data)
@@ -617,8 +636,19 @@ _CLOCK = re.compile(
 )
 
 
+def _asks(text: str, words: list[str]) -> bool:
+    """A question: it ends with "?" or begins as questions do."""
+    return text.rstrip().endswith("?") or QUESTION.match(words[:2])
+
+
 def _first(intents: Sequence[GlobalIntent], words: list[str]) -> GlobalIntent | None:
-    return next((intent for intent in intents if intent.fits(words)), None)
+    """The intent whose longest keyword found is longest (the first on a tie): "can i talk
+    to an actual human" is a wish for a human, "are you a real person" a question."""
+    best, found = 0, None
+    for intent in intents:
+        if intent.fits(words) and (length := intent.keywords.longest(words)) > best:
+            best, found = length, intent
+    return found
 
 
 def _named(view: list[Button], text: str, words: list[str]) -> Button | None:

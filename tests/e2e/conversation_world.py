@@ -79,10 +79,11 @@ class Result:
     case: Case
     heard: str
     replies: list[str] = field(default_factory=list)
+    same: frozenset[str] = frozenset()  # other outcomes that end on the same screen
 
     @property
     def reached(self) -> bool:
-        return self.heard in self.case.expect
+        return self.heard in self.case.expect or not self.same.isdisjoint(self.case.expect)
 
 
 class World:
@@ -131,12 +132,35 @@ class World:
 
     async def try_case(self, case: Case) -> Result:
         user = f"person-{next(self._ids)}"
+        place = None
         for step in path_to(case.at, case.topic):
-            await self.send(user, case.lang, step)
+            place = await self.send(user, case.lang, step)
+        here = f"{place.state.flow}.{place.state.node}" if place else ""
         turn = await self.send(user, case.lang, case.text)
         if case.at == "queue":
             await self.send(user, case.lang, "vq:leave")  # room in the queue for the next
-        return Result(case, turn.heard or "nothing", [r.text for r in turn.replies])
+        heard = turn.heard or "nothing"
+        landed = f"{turn.state.flow}.{turn.state.node}"
+        return Result(case, heard, [r.text for r in turn.replies], self._same(heard, here, landed))
+
+    def _same(self, heard: str, here: str, landed: str) -> frozenset[str]:
+        """What else the turn counts as because it ends on the very same screen: the
+        menu's »Fællesskaber« button and the wish for a club (intent:communities) both open
+        communities.start."""
+        if not heard.startswith(("choice:", "intent:")):
+            return frozenset()
+        also = {
+            f"intent:{intent.reported}"
+            for intent in self.conversation.listener.listening.intents
+            if intent.goto == landed
+        }
+        node = self.conversation.listener.library.nodes.get(here)
+        flow = here.partition(".")[0]
+        for choice in node.choices if node else ():
+            target = choice.goto if "." in choice.goto else f"{flow}.{choice.goto}"
+            if target == landed:
+                also.add(f"choice:{choice.id}")
+        return frozenset(also)
 
     async def _volunteer(self) -> None:
         """One registered volunteer of the example organisation, so the queue is open."""
