@@ -34,6 +34,7 @@ async def main() -> None:
     postgres = ("--postgres", url) if (url := os.environ.get("SNAKKES_BENCH_POSTGRES_URL")) else ()
     await run("bench.inbound", *postgres)
     await run("bench.safety_net")  # alone: it measures one core's CPU per message
+    await run("bench.understanding")  # alone too: the model's time per typed message
     await run("bench.console_relay")
     await asyncio.gather(
         run("bench.checkin_burst"),

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.service import Service
 from dialogues.conversation import Turn
 from dialogues.messages import Inbound, Kind
+from dialogues.understanding import Meaning
 from storage import migrate, participants
 from storage.crypto import Keyring
 from volunteers import invites
@@ -105,13 +106,12 @@ class World:
         await self.service.database.close()
 
     async def send(self, user: str, language: str, what: str) -> Turn:
-        if what.startswith("/"):
-            inbound = Inbound.from_text(what)
-        elif ":" in what and what.split(":", 1)[0] in {"f", "ci", "vq", "li", "menu", "vo"}:
-            inbound = Inbound(Kind.CHOICE, data=what)
-        else:
-            inbound = Inbound.from_text(what)
-        # As the core does: understood (the safety net, the embedding) before the transaction.
+        inbound = inbound_of(what)
+        meaning = await self.understand(user, inbound)
+        return await self.turn(user, language, inbound, meaning)
+
+    async def understand(self, user: str, inbound: Inbound) -> Meaning | None:
+        """As the core does: the safety net and the embedding, before the transaction."""
         meaning = await self.conversation.understand(
             self.keyring.pseudonym("telegram", user), inbound
         )
@@ -119,6 +119,12 @@ class World:
             # What is measured here is the understanding, not the safety net (measured on its
             # own sets, tests/unit/test_safety_figures.py): the lexicon alone judges.
             meaning.verdict = self.conversation.safety.plain(inbound.text).verdict
+        return meaning
+
+    async def turn(
+        self, user: str, language: str, inbound: Inbound, meaning: Meaning | None
+    ) -> Turn:
+        """The turn itself, in one transaction, as the core runs it."""
         async with self.service.database.session() as session, session.begin():
             arrival = await participants.arrive(
                 session, self.keyring, channel="telegram", channel_user_id=user,
@@ -171,6 +177,14 @@ class World:
             )
         for step in (f"/volunteer {code}", "vo:accept", "Maja"):
             await self.send("volunteer-1", "da", step)
+
+
+def inbound_of(what: str) -> Inbound:
+    if what.startswith("/"):
+        return Inbound.from_text(what)
+    if ":" in what and what.split(":", 1)[0] in {"f", "ci", "vq", "li", "menu", "vo"}:
+        return Inbound(Kind.CHOICE, data=what)
+    return Inbound.from_text(what)
 
 
 def table(results: Sequence[Result]) -> str:
