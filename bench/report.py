@@ -67,6 +67,10 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
         "Safety net: CPU per message on one core (bench/safety_net.py)",
         ["mix", "messages", "cpu_ms_p50", "cpu_ms_p99", "cpu_ms_mean", "share_to_model"],
     ),
+    "understanding.json": (
+        "Understanding typed text: each step per message, in-process (bench/understanding.py)",
+        ["step", "messages", "embedded", "p50_ms", "p95_ms", "p99_ms", "mean_ms"],
+    ),
     "checkin_burst.json": (
         "Check-in burst",
         [

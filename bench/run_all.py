@@ -35,6 +35,7 @@ async def main() -> None:
     postgres = ("--postgres", url) if (url := os.environ.get("SNAKKES_BENCH_POSTGRES_URL")) else ()
     await run("bench.inbound", *postgres)
     await run("bench.safety_net")  # alone: it measures one core's CPU per message
+    await run("bench.understanding")  # alone too: the model's time per typed message
     await run("bench.console_relay")
     if postgres:  # two instances on one PostgreSQL: a message from one to a socket on the other
         await run("bench.webchat_instances", *postgres)

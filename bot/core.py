@@ -101,17 +101,10 @@ class Core:
         return handled
 
     async def understand(self, envelope: Envelope) -> Meaning | None:
-        """The safety net (and the embedding) on the text, before the transaction opens:
-        the model runs in a thread while no database connection is held."""
-        inbound = envelope.inbound
-        if inbound.kind is Kind.CHOICE or not inbound.text.strip():
-            return None
-        if inbound.kind is Kind.COMMAND:
-            # A command's argument is a code or a deep-link payload: the lexicon reads it,
-            # the model (which guesses at random strings) does not.
-            return self.conversation.safety.plain(inbound.text)
+        """The safety net and the embedding of the text, before the transaction opens: the
+        model runs in a thread while no database connection is held."""
         key = self.keyring.pseudonym(envelope.channel, envelope.user_key)
-        return await self.conversation.safety.understand(key, inbound.text)
+        return await self.conversation.understand(key, envelope.inbound)
 
     async def _handle(
         self, envelope: Envelope, meaning: Meaning | None = None

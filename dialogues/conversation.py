@@ -219,6 +219,23 @@ class Conversation:
         return tuple(self._public)
 
     # -- handling ----------------------------------------------------------------------
+    async def understand(self, key: str, inbound: Inbound) -> Meaning | None:
+        """What an inbound message means, worked out before the turn's transaction opens:
+        the safety net's verdict and, for typed text, its sentence embedding (at most one
+        model call per message, shared by the net and the listener). The turn itself never
+        waits for the model while it holds a database connection. `key` is the person's
+        pseudonym (for the net's memory of their last few texts)."""
+        if inbound.kind is Kind.CHOICE or not inbound.text.strip():
+            return None
+        if inbound.kind is Kind.COMMAND:
+            # A command's argument is a code or a deep-link payload: the lexicon reads it,
+            # the model (which guesses at random strings) does not.
+            return self.safety.plain(inbound.text)
+        meaning = await self.safety.understand(key, inbound.text)
+        if inbound.kind is Kind.TEXT and self.listener.wants_vector(inbound.text):
+            await meaning.embedding()
+        return meaning
+
     async def handle(
         self,
         session: AsyncSession,

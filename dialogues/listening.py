@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from dialogues.embedding import Embedder, Vector
 from dialogues.flows import CHOICE_PREFIX, ChoiceSpec, Library, Node
 from dialogues.intents import GlobalIntent, Listening, Text
-from dialogues.matching import Keywords, words_of
+from dialogues.matching import Keywords, without_fillers, words_of
 from dialogues.messages import Choice, Inbound, Kind, Outbound, rows
 from dialogues.semantic import (
     LISTEN,
@@ -58,10 +58,24 @@ SWITCH = Keywords.compile(
         "instead", "rather talk about", "can we talk about", "want to talk about",
         "something else", "hvad med", "lad os snakke om", "snakke om", "tale om",
         "what about", "talk about", "let's talk about", "lets talk about",
+        "switch to", "change to", "skift til", "skifte til", "skifte emne", "nyt emne",
+        "andet emne", "another topic", "different topic", "change the subject",
+    ]
+)
+# How a question begins: at an open question, a question is heard as a question (an
+# intent: "is there like a club for people like me") however long it is.
+QUESTION = Keywords.compile(
+    [
+        "is there", "are there", "can i", "can you", "could you", "do you", "does", "is this",
+        "is it", "are you", "will you", "should i", "what", "how", "who", "where", "when",
+        "why", "er der", "findes der", "kan jeg", "kan du", "kan i", "må jeg", "har i",
+        "har du", "er du", "er det", "skal jeg", "vil du", "hvad", "hvordan", "hvem", "hvor",
+        "hvornår", "hvorfor",
     ]
 )
 WAITING = "waiting"  # the label of "about the wait in the queue"
 ANSWER_WORDS = 8  # at an open question, longer messages are answers, not commands
+EMBED_CHARS = 300  # longer typed texts are not embedded for listening (the net may still)
 
 
 @dataclass(frozen=True)
@@ -211,7 +225,7 @@ class Listener:
         if found is not None:
             await self._do(turn, found, view)
             return
-        vector = await self._vector(turn, text)
+        vector = self._vector(turn, text)
         if vector is not None and (wide or len(words) <= ANSWER_WORDS):
             # Where no free text is heard (a question with buttons), being roughly close
             # is enough to ask which button was meant, rather than answer vaguely.
@@ -238,7 +252,7 @@ class Listener:
         yield _Heard(button=self._keyword_button(view, words))
         yield _Heard(button=_clock_button(view, text))
         yield _Heard(button=_weekday_button(view, words, today))
-        if not answering or len(words) <= ANSWER_WORDS or text.rstrip().endswith("?"):
+        if not answering or len(words) <= ANSWER_WORDS or _asks(text, words):
             yield _Heard(intent=_first(self._after, words))
         if not answering or SWITCH.match(words):
             yield _Heard(topic=self._topic(words))
@@ -265,7 +279,7 @@ class Listener:
         keywords = self._by_keywords(node, view, text, words, turn.now.weekday())
         if any(keywords):
             return True
-        vector = await self._vector(turn, text)
+        vector = self._vector(turn, text)
         if vector is None:
             return False
         reading = self._read(vector, view, topics=True, extra=(WAITING,))
@@ -274,7 +288,7 @@ class Listener:
     async def feeling(self, turn: Turn) -> str:
         """A short reflection of the feeling in typed text, or "" when none shows."""
         words = words_of(turn.inbound.text)
-        vector = await self._vector(turn, turn.inbound.text)
+        vector = self._vector(turn, turn.inbound.text)
         return self._reflection(turn, words, vector, plain=False)
 
     async def _act(self, turn: Turn, reading: Reading, view: list[Button]) -> bool:
@@ -324,6 +338,8 @@ class Listener:
             extra = [Button(label, talk.data)] if talk else []
             turn.replies.append(Outbound(reflection, self._rows(turn, extra, view)))
             return
+        if vector is not None and await self._last_chance(turn, vector, view, answering=answering):
+            return
         turn.heard = "fallback"
         options = self.library.fallbacks
         last = turn.state.last_fallback
@@ -331,7 +347,36 @@ class Listener:
         turn.state.last_fallback = str(index)
         menu = self._offer(turn, "intent:menu", view)
         extra = [menu] if menu and not any(b.data.startswith("menu:") for b in view) else []
-        turn.replies.append(Outbound(options[index][turn.language], self._rows(turn, view, extra)))
+        turn.replies.append(
+            Outbound(options[index][turn.language], self._rows(turn, extra, view, view_first=True))
+        )
+
+    async def _last_chance(
+        self, turn: Turn, vector: Vector, view: list[Button], *, answering: bool
+    ) -> bool:
+        """Before the generic answer: the intents, topics and buttons in view read again by
+        meaning with a lower bar. An intent clearly the closest is answered (thanks, hello
+        and "ved ikke" cannot be offered as buttons); otherwise the likely ones are offered
+        in one short question, below which the buttons in view stay."""
+        if self._prototypes is None:
+            return False
+        scores = self._prototypes.scores(vector)
+        allowed = [f"intent:{i.name}" for i in self.listening.intents]
+        if not answering:
+            allowed += [f"topic:{t.id}" for t in self.topics]
+        allowed += [label for b in view if (label := self._label_of(b)) is not None]
+        ranked = sorted(((scores[a], a) for a in set(allowed) if a in scores), reverse=True)
+        if not ranked or ranked[0][0] < self.thresholds.last_chance:
+            return False
+        best, label = ranked[0]
+        kind, _, name = label.partition(":")
+        intent = self.listening.intent(name) if kind == "intent" else None
+        runner_up = ranked[1][0] if len(ranked) > 1 else -1.0
+        if intent is not None and best - runner_up >= self.thresholds.margin:
+            await self._intent(turn, intent, view)
+            return True
+        close = tuple(n for score, n in ranked[:3] if score >= best - self.thresholds.spread)
+        return await self._act(turn, Reading(likely=close, score=best), view)
 
     # -- acting ----------------------------------------------------------------------------
     async def _press(self, turn: Turn, button: Button) -> None:
@@ -383,14 +428,20 @@ class Listener:
         return None
 
     def _keyword_button(self, view: list[Button], words: list[str]) -> Button | None:
-        """The button whose longest keyword found is longest (the first on a tie)."""
-        best, found = 0, None
-        for button in view:
-            keywords = self._keywords_of(button.data)
-            length = keywords.longest(words) if keywords else 0
-            if length > best:
-                best, found = length, button
-        return found
+        """The button whose longest keyword found is longest (the first on a tie). Fillers
+        do not decide ("kinda often" is often), and a keyword right after "not" does not
+        count ("ikke om morgenen" is no morning)."""
+        core = without_fillers(words)
+        for text_words in (core, words) if core and len(core) < len(words) else (words,):
+            best, found = 0, None
+            for button in view:
+                keywords = self._keywords_of(button.data)
+                length = keywords.longest_affirmed(text_words) if keywords else 0
+                if length > best:
+                    best, found = length, button
+            if found is not None:
+                return found
+        return None
 
     def _keywords_of(self, data: str) -> Keywords | None:
         choice = self._flow_choice(data)
@@ -423,15 +474,19 @@ class Listener:
         choice = self._flow_choice(data)
         return self._topic_by_id(choice.id) if choice else None
 
-    async def _vector(self, turn: Turn, text: str) -> Vector | None:
-        """The message's embedding: the one the safety net computed before the turn when it
-        needed it, else computed now (once per message, off the event loop, and only when
-        the keywords found nothing)."""
-        if self._prototypes is None or turn.meaning is None or not text.strip():
-            return None
-        if turn.meaning.text != text:
+    def wants_vector(self, text: str) -> bool:
+        """Whether typed text should be embedded before its turn: there is a pass by meaning,
+        and the text is short enough to be a choice, an intent or a feeling to reflect (a
+        longer one is an answer to hear; its keywords still count)."""
+        return self._prototypes is not None and 0 < len(text.strip()) <= EMBED_CHARS
+
+    def _vector(self, turn: Turn, text: str) -> Vector | None:
+        """The message's embedding, computed before the turn's transaction opened
+        (Conversation.understand); never computed here, inside the transaction."""
+        meaning = turn.meaning
+        if self._prototypes is None or meaning is None or meaning.text != text:
             return None  # a text the turn did not bring: never embed it here
-        return await turn.meaning.embedding()
+        return meaning.vector
 
     def _read(
         self,
@@ -506,15 +561,31 @@ class Listener:
         return says[len(words) % len(says)][turn.language]
 
     def _rows(
-        self, turn: Turn, first: Sequence[Button], then: Sequence[Button]
+        self,
+        turn: Turn,
+        extra: Sequence[Button],
+        view: Sequence[Button],
+        *,
+        view_first: bool = False,
     ) -> tuple[tuple[Choice, ...], ...]:
-        seen: set[str] = set()
-        buttons: list[Choice] = []
-        for button in (*first, *then):
-            if button.data not in seen and len(buttons) < MAX_BUTTONS:
-                seen.add(button.data)
-                buttons.append(Choice(button.label, button.data))
-        return rows(*buttons)
+        """The buttons under an answer: `extra` ones (an intent's, the likely ones of a
+        question) and the buttons in view, which are never dropped to make room."""
+        kept = _unique(view)[:MAX_BUTTONS]
+        shown = {b.data for b in kept}
+        room = MAX_BUTTONS - len(kept)
+        added = [b for b in _unique(extra) if b.data not in shown][:room]
+        ordered = [*kept, *added] if view_first else [*added, *kept]
+        return rows(*(Choice(b.label, b.data) for b in ordered))
+
+
+def _unique(buttons: Sequence[Button]) -> list[Button]:
+    seen: set[str] = set()
+    found: list[Button] = []
+    for button in buttons:
+        if button.data not in seen:
+            seen.add(button.data)
+            found.append(button)
+    return found
 
 
 def _weekday_button(view: list[Button], words: list[str], today: int) -> Button | None:
@@ -565,8 +636,19 @@ _CLOCK = re.compile(
 )
 
 
+def _asks(text: str, words: list[str]) -> bool:
+    """A question: it ends with "?" or begins as questions do."""
+    return text.rstrip().endswith("?") or QUESTION.match(words[:2])
+
+
 def _first(intents: Sequence[GlobalIntent], words: list[str]) -> GlobalIntent | None:
-    return next((intent for intent in intents if intent.fits(words)), None)
+    """The intent whose longest keyword found is longest (the first on a tie): "can i talk
+    to an actual human" is a wish for a human, "are you a real person" a question."""
+    best, found = 0, None
+    for intent in intents:
+        if intent.fits(words) and (length := intent.keywords.longest(words)) > best:
+            best, found = length, intent
+    return found
 
 
 def _named(view: list[Button], text: str, words: list[str]) -> Button | None:

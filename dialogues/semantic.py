@@ -38,6 +38,10 @@ class Thresholds:
     # At a question with buttons and no free text, where the alternative is a vague
     # answer: ask which button was meant from this close.
     relaxed_clarify: float = 0.86
+    # Before the generic answer, the last reading: an intent, topic or button this close is
+    # offered (or, when it cannot be a button, answered) rather than nothing.
+    last_chance: float = 0.85
+    spread: float = 0.02  # the likely ones offered: within this much of the best
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.service import Service
 from dialogues.conversation import Turn
 from dialogues.messages import Inbound, Kind
+from dialogues.understanding import Meaning
 from storage import migrate, participants
 from storage.crypto import Keyring
 from volunteers import invites
@@ -79,15 +80,17 @@ class Result:
     case: Case
     heard: str
     replies: list[str] = field(default_factory=list)
+    same: frozenset[str] = frozenset()  # other outcomes that end on the same screen
 
     @property
     def reached(self) -> bool:
-        return self.heard in self.case.expect
+        return self.heard in self.case.expect or not self.same.isdisjoint(self.case.expect)
 
 
 class World:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, with_net: bool = False) -> None:
         self.service = Service.build(settings)
+        self.with_net = with_net
         self.keyring = Keyring(settings.secret_key)
         self._ids = itertools.count(1)
 
@@ -103,12 +106,25 @@ class World:
         await self.service.database.close()
 
     async def send(self, user: str, language: str, what: str) -> Turn:
-        if what.startswith("/"):
-            inbound = Inbound.from_text(what)
-        elif ":" in what and what.split(":", 1)[0] in {"f", "ci", "vq", "li", "menu", "vo"}:
-            inbound = Inbound(Kind.CHOICE, data=what)
-        else:
-            inbound = Inbound.from_text(what)
+        inbound = inbound_of(what)
+        meaning = await self.understand(user, inbound)
+        return await self.turn(user, language, inbound, meaning)
+
+    async def understand(self, user: str, inbound: Inbound) -> Meaning | None:
+        """As the core does: the safety net and the embedding, before the transaction."""
+        meaning = await self.conversation.understand(
+            self.keyring.pseudonym("telegram", user), inbound
+        )
+        if meaning is not None and not self.with_net:
+            # What is measured here is the understanding, not the safety net (measured on its
+            # own sets, tests/unit/test_safety_figures.py): the lexicon alone judges.
+            meaning.verdict = self.conversation.safety.plain(inbound.text).verdict
+        return meaning
+
+    async def turn(
+        self, user: str, language: str, inbound: Inbound, meaning: Meaning | None
+    ) -> Turn:
+        """The turn itself, in one transaction, as the core runs it."""
         async with self.service.database.session() as session, session.begin():
             arrival = await participants.arrive(
                 session, self.keyring, channel="telegram", channel_user_id=user,
@@ -116,16 +132,41 @@ class World:
             )
             assert arrival is not None
             turn: Turn = await self.conversation.handle(
-                session, arrival, inbound, channel="telegram"
+                session, arrival, inbound, channel="telegram", meaning=meaning
             )
         return turn
 
     async def try_case(self, case: Case) -> Result:
         user = f"person-{next(self._ids)}"
+        place = None
         for step in path_to(case.at, case.topic):
-            await self.send(user, case.lang, step)
+            place = await self.send(user, case.lang, step)
+        here = f"{place.state.flow}.{place.state.node}" if place else ""
         turn = await self.send(user, case.lang, case.text)
-        return Result(case, turn.heard or "nothing", [r.text for r in turn.replies])
+        if case.at == "queue":
+            await self.send(user, case.lang, "vq:leave")  # room in the queue for the next
+        heard = turn.heard or "nothing"
+        landed = f"{turn.state.flow}.{turn.state.node}"
+        return Result(case, heard, [r.text for r in turn.replies], self._same(heard, here, landed))
+
+    def _same(self, heard: str, here: str, landed: str) -> frozenset[str]:
+        """What else the turn counts as because it ends on the very same screen: the
+        menu's »Fællesskaber« button and the wish for a club (intent:communities) both open
+        communities.start."""
+        if not heard.startswith(("choice:", "intent:")):
+            return frozenset()
+        also = {
+            f"intent:{intent.reported}"
+            for intent in self.conversation.listener.listening.intents
+            if intent.goto == landed
+        }
+        node = self.conversation.listener.library.nodes.get(here)
+        flow = here.partition(".")[0]
+        for choice in node.choices if node else ():
+            target = choice.goto if "." in choice.goto else f"{flow}.{choice.goto}"
+            if target == landed:
+                also.add(f"choice:{choice.id}")
+        return frozenset(also)
 
     async def _volunteer(self) -> None:
         """One registered volunteer of the example organisation, so the queue is open."""
@@ -136,6 +177,14 @@ class World:
             )
         for step in (f"/volunteer {code}", "vo:accept", "Maja"):
             await self.send("volunteer-1", "da", step)
+
+
+def inbound_of(what: str) -> Inbound:
+    if what.startswith("/"):
+        return Inbound.from_text(what)
+    if ":" in what and what.split(":", 1)[0] in {"f", "ci", "vq", "li", "menu", "vo"}:
+        return Inbound(Kind.CHOICE, data=what)
+    return Inbound.from_text(what)
 
 
 def table(results: Sequence[Result]) -> str:

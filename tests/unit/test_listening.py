@@ -104,6 +104,38 @@ def test_the_longest_keyword_wins() -> None:
     assert Keywords.compile(["11"]).longest(words_of("qwerty 1")) == 0
 
 
+@pytest.mark.parametrize(
+    ("typed", "written"),
+    [
+        ("ikk saa tit", "ikke så tit"),
+        ("orker ik mer", "orker ikke mere"),
+        ("r u a bot", "are you a bot"),
+        ("ppl at school", "people at school"),
+        ("im done", "i'm done"),
+        ("dont text me", "don't text me"),
+    ],
+)
+def test_chat_shorthand_reads_as_written_out(typed: str, written: str) -> None:
+    assert words_of(typed) == words_of(written)
+    assert Keywords.compile([written]).match(words_of(typed))
+    assert Keywords.compile([typed]).match(words_of(written))
+
+
+def test_fillers_neither_break_nor_decide_a_phrase() -> None:
+    assert Keywords.compile(["how does this work"]).match(words_of("how does this even work"))
+    assert Keywords.compile(["er du en bot"]).match(words_of("er du egentlig en bot"))
+    assert not Keywords.compile(["how does this work"]).match(words_of("how does it work"))
+
+
+def test_a_keyword_after_a_negation_does_not_count() -> None:
+    morning = Keywords.compile(["morgen*", "om morgenen", "morning"])
+    assert morning.longest_affirmed(words_of("ikk om morgenen, jeg sover")) == 0
+    assert morning.longest_affirmed(words_of("not in the morning pls")) == 0
+    assert morning.longest_affirmed(words_of("om morgenen")) == 2
+    hardly = Keywords.compile(["ikke så tit"])  # a keyword that is itself a negation
+    assert hardly.longest_affirmed(words_of("ikk saa tit")) == 3
+
+
 def test_the_held_out_format_is_what_the_readme_says(tmp_path: Path) -> None:
     path = tmp_path / "set.yaml"
     path.write_text(
