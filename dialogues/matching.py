@@ -168,6 +168,7 @@ _FILLERS = frozenset(
         "even", "just", "really", "actually", "literally", "like", "kinda", "sorta", "lol",
         "haha", "tbh", "honestly", "so", "um", "uh", "hmm", "please", "again", "still",
         "egentlig", "egentligt", "lige", "bare", "sgu", "altså", "liksom", "lissom",
-        "vel", "nok", "mon", "dog", "faktisk", "også", "igen", "stadig",
+        "vel", "nok", "mon", "dog", "faktisk", "også", "igen", "stadig", "damn", "fucking",
+        "freaking", "bloody", "fandme", "fanme", "pisse", "ngl", "lowkey", "basically",
     )
 )
