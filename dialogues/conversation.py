@@ -232,7 +232,10 @@ class Conversation:
             # the model (which guesses at random strings) does not.
             return self.safety.plain(inbound.text)
         meaning = await self.safety.understand(key, inbound.text)
-        if inbound.kind is Kind.TEXT and self.listener.wants_vector(inbound.text):
+        listener = self._listener
+        if inbound.kind is Kind.TEXT and listener is not None and listener.wants_vector(
+            inbound.text
+        ):
             await meaning.embedding()
         return meaning
 

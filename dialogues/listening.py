@@ -246,14 +246,14 @@ class Listener:
         if node is not None:
             goto = next((i.goto for i in node.intents if i.keywords.match(words)), None)
             yield _Heard(goto=goto)
-        yield _Heard(intent=_first(self._before, words))
+        yield _Heard(intent=_first(self._before, words, text))
         if node is not None and node.understand == "topics":
             yield _Heard(topic=self._topic(words))
         yield _Heard(button=self._keyword_button(view, words))
         yield _Heard(button=_clock_button(view, text))
         yield _Heard(button=_weekday_button(view, words, today))
         if not answering or len(words) <= ANSWER_WORDS or _asks(text, words):
-            yield _Heard(intent=_first(self._after, words))
+            yield _Heard(intent=_first(self._after, words, text))
         if not answering or SWITCH.match(words):
             yield _Heard(topic=self._topic(words))
 
@@ -641,14 +641,25 @@ def _asks(text: str, words: list[str]) -> bool:
     return text.rstrip().endswith("?") or QUESTION.match(words[:2])
 
 
-def _first(intents: Sequence[GlobalIntent], words: list[str]) -> GlobalIntent | None:
+def _first(
+    intents: Sequence[GlobalIntent], words: list[str], text: str = ""
+) -> GlobalIntent | None:
     """The intent whose longest keyword found is longest (the first on a tie): "can i talk
-    to an actual human" is a wish for a human, "are you a real person" a question."""
+    to an actual human" is a wish for a human, "are you a real person" a question. An
+    intent for short messages also counts in one short sentence of a longer message
+    ("hvad er det her for noget? hvad kan man bruge dig til")."""
     best, found = 0, None
+    sentences = [words]
+    if text and len(parts := [p for p in _SENTENCE.split(text) if p.strip()]) > 1:
+        sentences += [words_of(part) for part in parts]
     for intent in intents:
-        if intent.fits(words) and (length := intent.keywords.longest(words)) > best:
-            best, found = length, intent
+        for sentence in sentences:
+            if intent.fits(sentence) and (length := intent.keywords.longest(sentence)) > best:
+                best, found = length, intent
     return found
+
+
+_SENTENCE = re.compile(r"[?!.;\n]+")
 
 
 def _named(view: list[Button], text: str, words: list[str]) -> Button | None:

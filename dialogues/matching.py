@@ -146,13 +146,13 @@ _SHORTHAND: dict[str, tuple[str, ...]] = {
         "nogt": "noget", "hvorn": "hvornår", "mega": "meget", "mget": "meget",
         "vidst": "vist",
         # English
-        "u": "you", "ya": "you", "r": "are", "ur": "you are", "ppl": "people",
+        "u": "you", "r": "are", "ur": "you are", "ppl": "people",
         "pls": "please", "plz": "please", "rly": "really", "abt": "about",
-        "smth": "something", "sth": "something", "bc": "because", "cuz": "because",
+        "smth": "something", "sth": "something", "msg": "message", "msgs": "messages",
+        "txt": "text", "txts": "texts", "convo": "conversation", "bc": "because", "cuz": "because",
         "coz": "because", "w": "with", "wanna": "want to", "gonna": "going to",
         "gotta": "got to", "tho": "though", "thx": "thanks", "ty": "thank you",
-        "k": "okay", "kk": "okay", "ok": "okay", "yea": "yes", "yeah": "yes", "ye": "yes",
-        "yep": "yes", "yup": "yes", "nah": "no", "nope": "no", "im": "i am", "dont": "do not",
+        "k": "okay", "kk": "okay", "ok": "okay", "im": "i am", "dont": "do not",
         "cant": "can not", "cannot": "can not", "wont": "will not", "didnt": "did not",
         "doesnt": "does not", "isnt": "is not", "arent": "are not", "youre": "you are",
         "ive": "i have", "whats": "what is", "thats": "that is", "its": "it is",
@@ -168,6 +168,7 @@ _FILLERS = frozenset(
         "even", "just", "really", "actually", "literally", "like", "kinda", "sorta", "lol",
         "haha", "tbh", "honestly", "so", "um", "uh", "hmm", "please", "again", "still",
         "egentlig", "egentligt", "lige", "bare", "sgu", "altså", "liksom", "lissom",
-        "vel", "nok", "mon", "dog", "faktisk", "også", "igen", "stadig",
+        "vel", "nok", "mon", "dog", "faktisk", "også", "igen", "stadig", "damn", "fucking",
+        "freaking", "bloody", "fandme", "fanme", "pisse", "ngl", "lowkey", "basically",
     )
 )

@@ -40,7 +40,7 @@ class Thresholds:
     relaxed_clarify: float = 0.86
     # Before the generic answer, the last reading: an intent, topic or button this close is
     # offered (or, when it cannot be a button, answered) rather than nothing.
-    last_chance: float = 0.85
+    last_chance: float = 0.865
     spread: float = 0.02  # the likely ones offered: within this much of the best
 
 

@@ -5,6 +5,8 @@
 - conversation_dev_external.yaml, the first held-out set (written apart, e4120fe). It was
   run about nine times while the understanding was built, so it is a development set now:
   tune on it freely;
+- conversation_dev_probe.yaml, probes written by the engineer of the second round (who had
+  read the patterns), to see whether changes generalise beyond the two sets above;
 - conversation_heldout.yaml, the second held-out set, written in its own commit by someone
   who has read neither the patterns nor the sets above (only reported: never tune the bot
   by looking at its misses).
@@ -28,6 +30,9 @@ SETS = [
     # Held out until 2026-12-01 (271/303, 89.4 %, one intent answered with the generic
     # answer); a development set since.
     "conversation_dev_external.yaml",
+    "conversation_dev_probe.yaml",
+    # First (and only) run on branch listening2, 2026-12-01: 315/335 (94.0 %), no intent
+    # answered with the generic answer. Only totals were read.
     "conversation_heldout.yaml",
 ]
 
