@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -53,6 +54,7 @@ class TelegramChannel:
         poll_timeout: int = 10,
         send_timeout: float = 5.0,
         shared_window: SharedWindow | None = None,
+        chat_key: Callable[[str], str] = str,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -77,7 +79,10 @@ class TelegramChannel:
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
             .rate_limiter(
                 WindowRateLimiter(
-                    settings.max_messages_per_second, max_retries=5, shared=shared_window
+                    settings.max_messages_per_second,
+                    max_retries=5,
+                    shared=shared_window,
+                    chat_key=chat_key,
                 )
             )
         )
