@@ -60,6 +60,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "unanswered",
             "cpu_seconds_per_1000",
             "requests_per_update",
+            "commits_per_update",
             "peak_rss_mb",
         ],
     ),
