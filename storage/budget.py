@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,29 +33,48 @@ class ChatLimit:
 
 
 async def reserve(
-    session: AsyncSession, limit: int, period: float, chat: ChatLimit | None = None
+    session: AsyncSession,
+    limit: int,
+    period: float,
+    chat: ChatLimit | None = None,
+    *,
+    prune: bool = True,
 ) -> tuple[int | None, float, bool]:
     """Take a place: (its id, 0.0, False); or (None, seconds until one may be free, whether
-    it is the chat's own window that is full)."""
-    # The lock and the database's time in one round trip.
+    it is the chat's own window that is full). Three round trips under the lock: the lock
+    with the database's time, both windows' counts in one statement, the insert; rows past
+    every window are deleted when `prune` (now and then is enough: the counts skip them)."""
     now: datetime = (
         await session.execute(
             select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
         )
     ).scalar_one()
-    await session.execute(
-        delete(TelegramSend).where(
-            or_(
-                TelegramSend.answered_at < now - max(_KEPT, timedelta(seconds=period)),
-                and_(TelegramSend.answered_at.is_(None), TelegramSend.started_at < now - _STALE),
+    if prune:
+        await session.execute(
+            delete(TelegramSend).where(
+                or_(
+                    TelegramSend.answered_at < now - max(_KEPT, timedelta(seconds=period)),
+                    and_(
+                        TelegramSend.answered_at.is_(None),
+                        TelegramSend.started_at < now - _STALE,
+                    ),
+                )
             )
         )
-    )
+    overall = _counting(now, period)
+    columns: list[ColumnElement[Any]] = [
+        func.count().filter(overall),
+        func.min(TelegramSend.answered_at).filter(overall),
+    ]
     if chat is not None:
-        wait = await _wait(session, now, chat.limit, chat.period, TelegramSend.chat == chat.chat)
+        own = and_(TelegramSend.chat == chat.chat, _counting(now, chat.period))
+        columns += [func.count().filter(own), func.min(TelegramSend.answered_at).filter(own)]
+    counts = (await session.execute(select(*columns))).one()
+    if chat is not None:
+        wait = _wait(now, chat.limit, chat.period, counts[2], counts[3])
         if wait > 0:
             return None, wait, True
-    wait = await _wait(session, now, limit, period)
+    wait = _wait(now, limit, period, counts[0], counts[1])
     if wait > 0:
         return None, wait, False
     taken = await session.scalar(
@@ -65,22 +85,22 @@ async def reserve(
     return taken, 0.0, False
 
 
-async def _wait(
-    session: AsyncSession, now: datetime, limit: int, period: float, *where: ColumnElement[bool]
-) -> float:
+def _counting(now: datetime, period: float) -> ColumnElement[bool]:
+    """The sends a window of `period` holds: in flight (and not taken for gone), or
+    answered less than `period` ago."""
+    return or_(
+        and_(TelegramSend.answered_at.is_(None), TelegramSend.started_at >= now - _STALE),
+        TelegramSend.answered_at >= now - timedelta(seconds=period),
+    )
+
+
+def _wait(now: datetime, limit: int, period: float, held: int, oldest: datetime | None) -> float:
     """0.0 when the window has room, else the seconds until its oldest answer leaves it."""
-    window = timedelta(seconds=period)
-    counting = or_(TelegramSend.answered_at.is_(None), TelegramSend.answered_at >= now - window)
-    held, oldest = (
-        await session.execute(
-            select(func.count(), func.min(TelegramSend.answered_at)).where(counting, *where)
-        )
-    ).one()
     if held < limit:
         return 0.0
     if oldest is None:  # every place is a send in flight
         return _IN_FLIGHT_PAUSE
-    return max((oldest + window - now).total_seconds(), 0.001)
+    return max((oldest + timedelta(seconds=period) - now).total_seconds(), 0.001)
 
 
 async def answered(session: AsyncSession, send_id: int) -> None:

@@ -34,6 +34,7 @@ from storage.db import Database, create_unflushed_engine
 
 log = logging.getLogger(__name__)
 _SWEEP_EVERY = 1000  # token bucket checks between sweeps of buckets that have refilled
+_PRUNE_EVERY = 30  # shared window reservations between deletions of the rows past it
 
 
 class SlidingWindow:
@@ -187,6 +188,7 @@ class SharedWindow:
         self._engine = create_unflushed_engine(database.url)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         self._held: set[int] = set()  # places taken and not yet answered
+        self._reservations = 0
 
     async def close(self) -> None:
         """Free what this instance still holds (a send cut short by the stop), so a person's
@@ -208,8 +210,13 @@ class SharedWindow:
             async with self._queue:
                 while True:
                     async with self._sessions() as session, session.begin():
+                        self._reservations += 1
                         taken, wait, chat_full = await budget.reserve(
-                            session, self.limit, self.period, chat
+                            session,
+                            self.limit,
+                            self.period,
+                            chat,
+                            prune=self._reservations % _PRUNE_EVERY == 1,
                         )
                         if taken is not None:  # known before the commit: never lost
                             self._held.add(taken)
