@@ -1,8 +1,10 @@
 """Check-in burst: N check-ins due in the same minute, sent by `snakkes run` through a Bot
 API double that enforces Telegram's limits. Reports the time to deliver all, the 429s,
-duplicates and losses.
+duplicates and losses; and, with a crisis message written every --crisis-every seconds
+during the burst, how long until each crisis answer's first message arrives (the crisis
+lane goes before check-ins: issue #13 asks p99 under 1 s).
 
-    python -m bench.checkin_burst [--people 10000]
+    python -m bench.checkin_burst [--people 10000] [--crisis-every 2]
 """
 
 from __future__ import annotations
@@ -67,8 +69,14 @@ async def plan(database_url: str, first_id: int, people: int) -> None:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=10_000)
+    parser.add_argument("--crisis-every", type=float, default=2.0,
+                        help="a crisis message every so many seconds during the burst (0: none)")
     args = parser.parse_args()
-    double = Process("double", *python("-m", "bench.double_server", "--people", str(args.people)))
+    double = Process(
+        "double",
+        *python("-m", "bench.double_server", "--people", str(args.people),
+                "--crisis-every", str(args.crisis_every)),
+    )
     await double.start()
     url = (await double.line()).removeprefix("URL ")
     first_id = int((await double.line()).removeprefix("FIRST_ID "))

@@ -61,6 +61,25 @@ async def database_for(bot: Bot, workdir: Path) -> AsyncIterator[str]:
         await connection.close()
 
 
+async def _commits(database_url: str) -> int:
+    """Transactions committed in a PostgreSQL database so far (0 for SQLite)."""
+    if not database_url.startswith("postgresql"):
+        return 0
+    dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False
+    )
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("SELECT pg_stat_clear_snapshot()")
+        return int(
+            await connection.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await connection.close()
+
+
 async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, Any]:
     load = Process(
         "double",
@@ -92,8 +111,11 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
             try:
                 assert await load.line(wait=300) == "START"
                 before = usage(target.pid)
+                commits = await _commits(database_url)
                 result = json.loads((await load.line(wait=900)).removeprefix("RESULT "))
                 after = usage(target.pid)
+                await asyncio.sleep(1.0)  # PostgreSQL reports its counts about every second
+                commits = await _commits(database_url) - commits
             finally:
                 await target.stop()
                 await load.stop()
@@ -110,6 +132,9 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
         "requests_per_update": round(sum(result["requests"].values()) / result["updates"], 2),
         "requests": result["requests"],
     }
+    if database_url.startswith("postgresql"):
+        # Each commit waits for the write-ahead log's flush: what an update costs in waiting.
+        summary["commits_per_update"] = round(commits / result["updates"], 2)
     if mode == "rate":
         latencies = [value * 1000 for value in result["latencies"]]
         summary |= {

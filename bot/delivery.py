@@ -234,7 +234,7 @@ class Postman:
         self._held.clear()
         with suppress(Exception):
             async with self.database.session() as session, session.begin():
-                await outbox.release(session, self.owner)
+                await outbox.release(session, self.owner, self.clock())
                 await self.rows_free(session)
 
     def wake(self) -> None:

@@ -68,6 +68,7 @@ class Service:
     web: WebChannel | None = None
     outbox: ChannelOutbox | None = None
     announcer: Announcer | None = None
+    shared_window: SharedWindow | None = None  # Telegram's limits across instances
     catalog: Catalog | None = None
     # The console's push path (bot/pubsub.py): in-process; fed across instances later.
     hub: Hub = field(default_factory=Hub)
@@ -147,6 +148,11 @@ class Service:
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:
+            # Several instances share one PostgreSQL, and then Telegram's limits.
+            if database.dialect == "postgresql":
+                service.shared_window = SharedWindow(
+                    database, settings.telegram.max_messages_per_second
+                )
             service.telegram = TelegramChannel(
                 settings.telegram,
                 core,
@@ -155,12 +161,9 @@ class Service:
                 webhook_secret=webhook_secret(settings),
                 poll_timeout=poll_timeout,
                 send_timeout=settings.delivery.send_timeout_seconds,
-                # Several instances share one PostgreSQL, and then one Telegram budget.
-                shared_window=(
-                    SharedWindow(database, settings.telegram.max_messages_per_second)
-                    if database.dialect == "postgresql"
-                    else None
-                ),
+                shared_window=service.shared_window,
+                # Chats in the shared windows by a keyed hash, never Telegram's id.
+                chat_key=functools.partial(keyring.pseudonym, "telegram-limit"),
             )
             postman.register("telegram", service.telegram)
         return service
@@ -224,6 +227,8 @@ class Service:
         if self.telegram is not None and self.telegram.state != "stopped":
             await self.telegram.stop()
         await self.postman.stop()
+        if self.shared_window is not None:
+            await self.shared_window.close()
         if self.announcer is not None:
             await self.announcer.stop()
         for task in list(self._tasks):

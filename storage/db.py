@@ -65,6 +65,21 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return engine
 
 
+def create_unflushed_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
+    """A PostgreSQL engine for rows nobody needs after a crash (the shared send windows,
+    storage/budget.py): a commit does not wait for the write-ahead log to reach the disk
+    (`synchronous_commit = off`), so a transaction that holds the window's row lock holds it
+    for less. A database crash may forget the last fraction of a second of sends: the
+    window is then briefly too generous, nothing more."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"synchronous_commit": "off"}},
+    )
+
+
 # Statements that remove text (messages, notes) or a person, on SQLite: afterwards the
 # write-ahead log still holds the old pages until it is checkpointed.
 _REMOVES_TEXT = re.compile(

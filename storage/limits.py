@@ -5,8 +5,8 @@
 - `Pacer`: one message a second per chat (the check-in runner's sends).
 - `TokenBuckets`: a burst, then so many a second, per key (the web chat's messages, new
   sessions and connections, per session and per address; bot/webchat/limits.py sets them).
-- `SharedWindow`: the sliding window held in the database (storage/budget.py), for several
-  instances on one PostgreSQL.
+- `SharedWindow`: the sliding windows held in the database (storage/budget.py), for several
+  instances on one PostgreSQL: the bot's 30 a second and each chat's own limit.
 - Failed log-ins are counted by the dashboard (bot/dashboard/auth.py); that count moves to
   the database with an exponential back-off of its own, and belongs here once it has.
 
@@ -27,11 +27,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
 from storage import budget
-from storage.db import Database
+from storage.db import Database, create_unflushed_engine
 
 log = logging.getLogger(__name__)
 _SWEEP_EVERY = 1000  # token bucket checks between sweeps of buckets that have refilled
+_PRUNE_EVERY = 30  # shared window reservations between deletions of the rows past it
 
 
 class SlidingWindow:
@@ -170,30 +173,65 @@ class TokenBuckets:
 
 
 class SharedWindow:
-    """The bot's overall window held in the database (storage/budget.py), so instances on
-    one PostgreSQL together stay within Telegram's 30 a second. One waiter per instance
-    asks the database at a time, in the order they came."""
+    """The bot's overall window, and each chat's own, held in the database
+    (storage/budget.py), so instances on one PostgreSQL together stay within Telegram's 30
+    a second, 1 a second per chat and 20 a minute per group. One waiter per instance asks
+    the database at a time, in the order they came."""
 
     def __init__(self, database: Database, limit: int, period: float = 1.0) -> None:
         self.database = database
         self.limit = limit
         self.period = period
         self._queue = asyncio.Lock()
+        # Its own connections, whose commits do not wait for the disk: the window's rows
+        # matter only for the next minute (see storage.db.create_unflushed_engine).
+        self._engine = create_unflushed_engine(database.url)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        self._held: set[int] = set()  # places taken and not yet answered
+        self._reservations = 0
+
+    async def close(self) -> None:
+        """Free what this instance still holds (a send cut short by the stop), so a person's
+        chat does not wait for the places to be taken for gone; then close."""
+        try:
+            if self._held:
+                async with self._sessions() as session, session.begin():
+                    for place in list(self._held):
+                        await budget.answered(session, place)
+        except Exception as error:
+            log.warning("shared send window not freed: %s", type(error).__name__)
+        finally:
+            self._held.clear()
+            await self._engine.dispose()
 
     @asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._queue:
-            while True:
-                async with self.database.session() as session, session.begin():
-                    taken, wait = await budget.reserve(session, self.limit, self.period)
-                if taken is not None:
-                    break
-                await asyncio.sleep(wait)
+    async def slot(self, chat: budget.ChatLimit | None = None) -> AsyncIterator[None]:
+        while True:
+            async with self._queue:
+                while True:
+                    async with self._sessions() as session, session.begin():
+                        self._reservations += 1
+                        taken, wait, chat_full = await budget.reserve(
+                            session,
+                            self.limit,
+                            self.period,
+                            chat,
+                            prune=self._reservations % _PRUNE_EVERY == 1,
+                        )
+                        if taken is not None:  # known before the commit: never lost
+                            self._held.add(taken)
+                    if taken is not None or chat_full:
+                        break
+                    await asyncio.sleep(wait)  # the bot's window: first come, first served
+            if taken is not None:
+                break
+            await asyncio.sleep(wait)  # the chat's own window: the others go meanwhile
         try:
             yield
         finally:
             try:
-                async with self.database.session() as session, session.begin():
+                async with self._sessions() as session, session.begin():
                     await budget.answered(session, taken)
-            except Exception as error:  # the place frees itself a minute later
+                self._held.discard(taken)
+            except Exception as error:  # freed at close, or taken for gone a minute later
                 log.warning("shared send window not updated: %s", type(error).__name__)

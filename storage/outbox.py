@@ -184,13 +184,20 @@ async def drop_chat(session: AsyncSession, chat: str) -> None:
     )
 
 
-async def release(session: AsyncSession, owner: str | None = None) -> None:
+async def release(
+    session: AsyncSession, owner: str | None = None, now: datetime | None = None
+) -> None:
     """Give rows back: this instance's (at a clean stop), or every one (at the start of the
-    only instance, on SQLite, whose earlier process can hold nothing any more)."""
+    only instance, on SQLite, whose earlier process can hold nothing any more). With `now`,
+    they are due at once: a pause between tries was the giving instance's, and the instance
+    woken to take them looks once."""
     statement = update(OutboxMessage).where(OutboxMessage.failed_reason.is_(None))
     if owner is not None:
         statement = statement.where(OutboxMessage.claimed_by == owner)
-    await session.execute(statement.values(claimed_by=None, claimed_until=None))
+    values: dict[str, Any] = {"claimed_by": None, "claimed_until": None}
+    if now is not None:
+        values["due_at"] = now
+    await session.execute(statement.values(**values))
 
 
 async def give_back(session: AsyncSession, owner: str, ids: Collection[int]) -> None:

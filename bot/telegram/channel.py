@@ -8,6 +8,7 @@ import asyncio
 import hmac
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from telegram import BotCommand, BotCommandScopeAllPrivateChats, Update
@@ -57,6 +58,7 @@ class TelegramChannel:
         poll_timeout: int = 10,
         send_timeout: float = 5.0,
         shared_window: SharedWindow | None = None,
+        chat_key: Callable[[str], str] = str,
     ) -> None:
         self.settings = settings
         self.core = core
@@ -83,7 +85,10 @@ class TelegramChannel:
             .concurrent_updates(PerChatUpdateProcessor(CONCURRENT_UPDATES))
             .rate_limiter(
                 WindowRateLimiter(
-                    settings.max_messages_per_second, max_retries=5, shared=shared_window
+                    settings.max_messages_per_second,
+                    max_retries=5,
+                    shared=shared_window,
+                    chat_key=chat_key,
                 )
             )
         )

@@ -22,10 +22,12 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 from telegram.warnings import PTBDeprecationWarning
 
+from storage.budget import ChatLimit
 from storage.limits import SharedWindow, SlidingWindow
 
 _GROUP_LIMIT, _GROUP_PERIOD = 20, 60.0
-_KEEP_GROUPS = 512  # idle group windows are dropped beyond this many
+_PRIVATE_LIMIT, _PRIVATE_PERIOD = 1, 1.0
+_KEEP_GROUPS = 512  # idle chat windows are dropped beyond this many
 
 JSONDict = dict[str, Any]
 
@@ -33,14 +35,26 @@ JSONDict = dict[str, Any]
 class WindowRateLimiter(BaseRateLimiter[int]):
     """At most `max_rate` requests to chats in any second, 20 a minute in each group; a 429
     pauses every request for its retry_after, then the request is tried again (up to
-    `max_retries` times). Requests without a chat (getUpdates and the like) are not held."""
+    `max_retries` times). Requests without a chat (getUpdates and the like) are not held.
+
+    With `shared` (several instances on one PostgreSQL), the bot's window and each chat's
+    own (1 a second in a private chat, 20 a minute in a group) are held in the database as
+    well; a chat's is keyed by `chat_key(chat)`, a keyed hash, never Telegram's id. This
+    instance then keeps a private chat's window in memory too, so its own messages to one
+    person wait for their turn before they take a place in the bot's window."""
 
     def __init__(
-        self, max_rate: int = 30, *, max_retries: int = 0, shared: SharedWindow | None = None
+        self,
+        max_rate: int = 30,
+        *,
+        max_retries: int = 0,
+        shared: SharedWindow | None = None,
+        chat_key: Callable[[str], str] = str,
     ) -> None:
         self.max_retries = max_retries
         self._overall = SlidingWindow(max_rate, 1.0)
         self._shared = shared
+        self._chat_key = chat_key
         self._groups: dict[int | str, SlidingWindow] = {}
         self._paused_until = 0.0
 
@@ -48,7 +62,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         """Nothing to set up."""
 
     async def shutdown(self) -> None:
-        """Nothing to release."""
+        """Nothing to release (the service closes the shared window, after its sender)."""
 
     async def process_request(  # noqa: PLR0917 - PTB's signature
         self,
@@ -72,7 +86,7 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self._pause()
                     return await callback(*args, **kwargs)
-                async with self._group(chat), self._overall.slot(), self._across():
+                async with self._group(chat), self._overall.slot(), self._across(chat):
                     await self._pause()
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -83,9 +97,12 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _across(self) -> AbstractAsyncContextManager[None]:
-        """The window shared with other instances, when there is one."""
-        return self._shared.slot() if self._shared is not None else nullcontext()
+    def _across(self, chat: object) -> AbstractAsyncContextManager[None]:
+        """The windows shared with other instances (the bot's and the chat's), if any."""
+        if self._shared is None:
+            return nullcontext()
+        limit, period = _limit_of(_key_of(chat))
+        return self._shared.slot(ChatLimit(self._chat_key(str(chat)), limit, period))
 
     async def _pause(self) -> None:
         """Wait out a retry_after that Telegram asked for."""
@@ -94,19 +111,34 @@ class WindowRateLimiter(BaseRateLimiter[int]):
             await asyncio.sleep(delay)
 
     def _group(self, chat: object) -> AbstractAsyncContextManager[None]:
-        """The group's own window (a negative id or a @channel name), else no limit."""
-        try:
-            key: int | str = int(str(chat))
-        except ValueError:
-            key = str(chat)
-        if isinstance(key, int) and key > 0:
+        """The group's own window (a negative id or a @channel name); a private chat's only
+        when the windows are shared (one instance alone leaves private chats to the check-in
+        runner's pacer and to retries)."""
+        key = _key_of(chat)
+        if _private(key) and self._shared is None:
             return nullcontext()
         if len(self._groups) > _KEEP_GROUPS:
             self._groups = {k: w for k, w in self._groups.items() if not w.idle}
         window = self._groups.get(key)
         if window is None:
-            window = self._groups[key] = SlidingWindow(_GROUP_LIMIT, _GROUP_PERIOD)
+            window = self._groups[key] = SlidingWindow(*_limit_of(key))
         return window.slot()
+
+
+def _key_of(chat: object) -> int | str:
+    try:
+        return int(str(chat))
+    except ValueError:
+        return str(chat)
+
+
+def _private(key: int | str) -> bool:
+    return isinstance(key, int) and key > 0
+
+
+def _limit_of(key: int | str) -> tuple[int, float]:
+    """A chat's own limit: 1 a second in a private chat, 20 a minute in a group."""
+    return (_PRIVATE_LIMIT, _PRIVATE_PERIOD) if _private(key) else (_GROUP_LIMIT, _GROUP_PERIOD)
 
 
 def _seconds(error: RetryAfter) -> float:

@@ -62,13 +62,16 @@ class InboxUpdate(Base):
 
 class TelegramSend(Base):
     """One send to Telegram in the shared window (PostgreSQL, several instances): it counts
-    from its start until a second after its answer (storage/budget.py)."""
+    from its start until a second after its answer (a minute, in a group's own window;
+    storage/budget.py)."""
 
     __tablename__ = "telegram_sends"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     started_at: Mapped[datetime]
     answered_at: Mapped[datetime | None] = mapped_column(index=True)
+    # The chat, as a keyed hash (bot/telegram/limits.py), for the per-chat limits.
+    chat: Mapped[str | None] = mapped_column(String(64), index=True)
 
 
 class TelegramBudget(Base):

@@ -17,10 +17,13 @@ from datetime import timedelta
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import select
 
+from dialogues.messages import Outbound
+from storage.models import Participant
 from tests.botapi import BotApiDouble
 from tests.conftest import POSTGRES_URL, fresh_postgres_database
-from tests.e2e.conftest import TOKEN, StartSnakkes, free_port
+from tests.e2e.conftest import TOKEN, Snakkes, StartSnakkes, free_port
 from tests.scheduler.helpers import local_noon, move_clock, runner, seed
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="SNAKKES_TEST_POSTGRES_URL is not set")
@@ -109,3 +112,40 @@ async def test_two_instances_stay_within_30_a_second_together(
     # 98.9 %) and far less when other processes hold the cores (45 % at load 9).
     assert runner(first).sent > 0
     assert runner(second).sent > 0
+
+
+async def test_two_instances_keep_one_message_a_second_to_one_person_together(
+    postgres_url: str, double: BotApiDouble, start_snakkes: StartSnakkes
+) -> None:
+    """Each instance sends its own messages to the same person at once (a check-in from one,
+    a volunteer's relay from the other): the chat's window in the database keeps them to
+    one a second together, so the double (1 a second per chat, as Telegram) refuses none."""
+    options = {"database_url": postgres_url, "telegram_mode": "webhook"}
+    first, second = await start_snakkes(**options), await start_snakkes(**options)
+    double.pump_webhook()
+    person = double.user(language_code="da")
+    double.send_command(person, "/help")
+    await double.wait_for_messages(person, timeout=20)
+    keyring = first.service.core.keyring
+    async with first.service.database.session() as session:
+        someone = await session.scalar(
+            select(Participant.id).where(
+                Participant.pseudonym == keyring.pseudonym("telegram", str(person.id))
+            )
+        )
+    assert someone is not None
+    each = 3
+
+    async def write(instance: Snakkes, name: str) -> None:
+        outbox = instance.service.outbox
+        assert outbox is not None
+        await asyncio.gather(
+            *(outbox.send(someone, Outbound(f"{name} {n}")) for n in range(each))
+        )
+
+    await asyncio.gather(write(first, "første"), write(second, "anden"))
+    messages = await double.wait_for_messages(person, count=2 * each, timeout=60)
+    assert sorted(m.text for m in messages) == sorted(
+        [f"første {n}" for n in range(each)] + [f"anden {n}" for n in range(each)]
+    )
+    assert double.rejected_429 == 0
