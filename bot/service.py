@@ -15,6 +15,7 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
+from bot.console.feed import HubFeed
 from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.delivery import Postman
@@ -68,8 +69,10 @@ class Service:
     outbox: ChannelOutbox | None = None
     announcer: Announcer | None = None
     catalog: Catalog | None = None
-    # The console's push path (bot/pubsub.py): in-process; fed across instances later.
+    # The console's push path (bot/pubsub.py): in-process, fed across instances by
+    # PostgreSQL LISTEN/NOTIFY (bot/console/feed.py).
     hub: Hub = field(default_factory=Hub)
+    feed: HubFeed | None = None
     desk: WebDesk | None = None  # the browser console's moves
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -139,6 +142,7 @@ class Service:
         service.desk = WebDesk(handover_policy(settings), handover_wording(settings, texts))
         if database.dialect == "postgresql":
             service.announcer = Announcer(settings.database.url)
+            service.feed = HubFeed(service.hub, settings.database.url)
         service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
@@ -177,6 +181,8 @@ class Service:
         await self.postman.start()
         if self.announcer is not None:
             await self.announcer.start()
+        if self.feed is not None:
+            await self.feed.start()
         if self.catalog is not None:
             # A fresh deployment's directory comes from its YAML file; after that it is
             # managed on the dashboard.
@@ -222,6 +228,8 @@ class Service:
         await self.postman.stop()
         if self.announcer is not None:
             await self.announcer.stop()
+        if self.feed is not None:
+            await self.feed.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

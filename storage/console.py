@@ -8,8 +8,9 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -85,14 +86,28 @@ async def colleagues_with_room(
 ) -> Sequence[Volunteer]:
     """Available volunteers of the same organisation, reachable, with fewer than
     `capacity` conversations: whom a conversation can be transferred to. One statement."""
+    rows = await session.scalars(_with_room(select(Volunteer), volunteer, capacity))
+    return rows.all()
+
+
+async def colleague_aliases(
+    session: AsyncSession, volunteer: Volunteer, capacity: int
+) -> list[str]:
+    """The same colleagues' aliases only: what every console refresh shows (no rows
+    loaded into the session)."""
+    rows = await session.scalars(_with_room(select(Volunteer.alias), volunteer, capacity))
+    return [alias or "" for alias in rows]
+
+
+def _with_room(query: Select[Any], volunteer: Volunteer, capacity: int) -> Select[Any]:
     busy = (
         select(Handover.volunteer_id, func.count().label("open"))
         .where(Handover.status == "active", Handover.volunteer_id.is_not(None))
         .group_by(Handover.volunteer_id)
         .subquery()
     )
-    rows = await session.scalars(
-        select(Volunteer)
+    return (
+        query
         .join(Participant, Participant.id == Volunteer.participant_id)
         .outerjoin(busy, busy.c.volunteer_id == Volunteer.id)
         .where(
@@ -105,7 +120,6 @@ async def colleagues_with_room(
         )
         .order_by(Volunteer.alias)
     )
-    return rows.all()
 
 
 # -- the coordinators' inbox ---------------------------------------------------------------

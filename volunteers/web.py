@@ -114,7 +114,8 @@ class WebDesk:
             queue=[self.card(row, language, now) for row in waiting],
             talks=talks,
             debriefs=[self.card(row, language, now) for row in ended.all()],
-            colleagues=[v.alias or "" for v in await self._colleagues(session, volunteer)],
+            colleagues=await inbox.colleague_aliases(session, volunteer,
+                                                     org.capacity if org else 1),
         )
 
     def card(self, row: Handover, language: str, now: datetime) -> Card:

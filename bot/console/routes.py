@@ -101,12 +101,14 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
-    """The watcher (watch.py), for as long as the service runs."""
+    """The watcher (watch.py), for as long as the service runs: every 2 seconds on one
+    instance; every 5 as the safety net behind the cross-instance feed (feed.py)."""
     service = app[CONSOLE].service_of(app)
     task = None
     if service is not None:
         slugs = [org.slug for org in service.settings.organisations]
-        task = asyncio.create_task(watch(service.database, service.hub, slugs),
+        interval = 2.0 if service.feed is None else 5.0
+        task = asyncio.create_task(watch(service.database, service.hub, slugs, interval),
                                    name="console-watch")
     yield
     if task is not None:
