@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
+import segno
 from aiohttp import WSCloseCode, web
 
 from bot.console import pages
@@ -85,6 +87,8 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
     app.router.add_post("/console/signup", signup)
     app.router.add_post("/console/logout", logout)
     app.router.add_post("/console/language", language)
+    app.router.add_get("/console/totp", totp_page)
+    app.router.add_post("/console/totp", totp_enrol)
     app.router.add_get("/console/ws", socket)
     app.router.add_get("/console/static/{name}", asset)
     app.cleanup_ctx.append(_watching)
@@ -207,11 +211,14 @@ async def console_page(request: web.Request) -> web.Response:
         volunteer = await session.get(Volunteer, found.volunteer_id)
     if volunteer is None:
         raise _redirect("/console/login")
+    if _needs_totp(service, volunteer):
+        raise _redirect("/console/totp")
     org = service.desk.policy.organisation(volunteer.org_slug) if service.desk else None
     texts, lang = _texts(request), found.language
     return _html(pages.console(texts, lang, found.csrf, alias=volunteer.alias or "",
                                org=org.name if org else volunteer.org_slug,
-                               topic_labels=pages.topic_labels(texts, lang)))
+                               topic_labels=pages.topic_labels(texts, lang),
+                               totp_on=volunteer.totp_secret is not None))
 
 
 async def asset(request: web.Request) -> web.Response:
@@ -259,6 +266,8 @@ async def login(request: web.Request) -> web.Response:
     usable = volunteer is not None and volunteer.active and volunteer.password_hash
     stored = volunteer.password_hash if volunteer is not None and usable else None
     ok = await asyncio.to_thread(verify, stored, password[:1024])
+    if ok and volunteer is not None and volunteer.totp_secret is not None:
+        ok = totp_matches(volunteer.totp_secret, str(form.get("totp", "")))
     if volunteer is None or not usable or not ok:
         state.limit.failed(address, name, now)
         return _login_form(request, lang, alias=alias, org=org, status=401,
@@ -317,6 +326,75 @@ async def language(request: web.Request) -> web.Response:
             if person is not None:
                 person.language = str(chosen)
     raise _redirect("/console")
+
+
+# -- the second factor (TOTP) ------------------------------------------------------------------
+def totp_matches(secret: str, code: str) -> bool:
+    """A code from the app: this 30-second step or the one either side (a phone's clock
+    a little off)."""
+    digits = code.replace(" ", "")[:8]
+    return len(digits) == 6 and digits.isdigit() and pyotp.TOTP(secret).verify(
+        digits, valid_window=1)
+
+
+def _needs_totp(service: Service, volunteer: Volunteer) -> bool:
+    """The organisation asks for the code and this volunteer has not set it up yet."""
+    org = service.desk.policy.organisation(volunteer.org_slug) if service.desk else None
+    return org is not None and org.require_totp and volunteer.totp_secret is None
+
+
+def _totp_form(request: web.Request, found: Who, volunteer: Volunteer, secret: str, *,
+               error: str = "", status: int = 200) -> web.Response:
+    service = _service(request)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=volunteer.alias or "", issuer_name="snakkes")
+    svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, light="#fff")
+    return _html(pages.totp(_texts(request), found.language, found.csrf, secret=secret,
+                            qr_svg=svg, required=_needs_totp(service, volunteer), error=error),
+                 status=status)
+
+
+async def totp_page(request: web.Request) -> web.Response:
+    """Setting up the code: a fresh secret, shown this once (it is kept only once a code
+    from the app confirms it)."""
+    found = await who(request)
+    if found is None:
+        raise _redirect("/console/login")
+    service = _service(request)
+    async with service.database.session() as session:
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+    if volunteer is None or volunteer.totp_secret is not None:
+        raise _redirect("/console")
+    return _totp_form(request, found, volunteer, pyotp.random_base32())
+
+
+async def totp_enrol(request: web.Request) -> web.Response:
+    found, form = await _session_post(request)
+    state, service = _state(request), _service(request)
+    secret = str(form.get("secret", "")) if hasattr(form, "get") else ""
+    code = str(form.get("totp", "")) if hasattr(form, "get") else ""
+    address, now, name = request.remote or "unknown", state.clock(), f"totp/{found.volunteer_id}"
+    texts = _texts(request)
+    async with service.database.session() as session, session.begin():
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+        if volunteer is None or volunteer.totp_secret is not None:
+            raise _redirect("/console")
+        if len(secret) != 32 or not all(c in _BASE32 for c in secret):
+            secret = pyotp.random_base32()  # not ours: start again with a fresh one
+            return _totp_form(request, found, volunteer, secret, status=400,
+                              error=texts.get("console_totp_wrong", found.language))
+        if state.limit.blocked(address, name, now):
+            return _totp_form(request, found, volunteer, secret, status=429,
+                              error=texts.get("console_error_throttled", found.language))
+        if not totp_matches(secret, code):
+            state.limit.failed(address, name, now)
+            return _totp_form(request, found, volunteer, secret, status=400,
+                              error=texts.get("console_totp_wrong", found.language))
+        volunteer.totp_secret = secret
+    state.limit.succeeded(name)
+    raise _redirect("/console")
+
+
+_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
 
 
 # -- sign-up -------------------------------------------------------------------------------
@@ -393,6 +471,11 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPUnauthorized
     origin = request.headers.get("Origin")
     if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise web.HTTPForbidden
+    service = _service(request)
+    async with service.database.session() as session:
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+    if volunteer is None or _needs_totp(service, volunteer):
         raise web.HTTPForbidden
     return await serve(request, _service(request), found.volunteer_id, found.csrf,
                        _state(request).clock, _state(request).sockets)

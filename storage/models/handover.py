@@ -58,6 +58,8 @@ class Volunteer(Base):
     focus_handover_id: Mapped[int | None]
     # Set for a volunteer of the browser console (argon2id; the console's log-in).
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The console's second factor (RFC 6238), sealed at rest; None: not set up.
+    totp_secret: Mapped[str | None] = mapped_column(SealedText("volunteers.totp_secret"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
 
