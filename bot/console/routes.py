@@ -24,15 +24,16 @@ import pyotp
 import segno
 from aiohttp import WSCloseCode, web
 
+from bot.addresses import client_address
 from bot.console import pages
 from bot.console.socket import serve
-from bot.console.throttle import Throttle
 from bot.console.watch import watch
-from bot.dashboard.auth import MIN_PASSWORD, hash_password, verify
+from bot.dashboard.auth import MIN_PASSWORD, LoginKeys, hash_password, verify
 from bot.service import Service
 from bot.webchat.session import is_secure
 from dialogues.content import LANGUAGES, Texts
 from storage import console as store
+from storage import login_throttle
 from storage.models import Participant, Volunteer
 from storage.types import Clock
 from volunteers import roster
@@ -58,9 +59,12 @@ ServiceOf = Callable[[web.Application], "Service | None"]
 class ConsoleState:
     service_of: ServiceOf
     clock: Clock
-    limit: Throttle
     assets: dict[str, tuple[bytes, str]]
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    keys: LoginKeys | None = None  # the throttle's keys, made from the service's keyring
+    # One attempt's count at a time on this instance (as on the dashboard): a burst queues
+    # here, on one connection, instead of taking the whole pool.
+    counting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console", ConsoleState)
@@ -78,7 +82,7 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
         path.name: (path.read_bytes(), _TYPES[path.suffix])
         for path in STATIC.iterdir() if path.suffix in _TYPES
     }
-    app[CONSOLE] = ConsoleState(service_of, clock, Throttle(), assets)
+    app[CONSOLE] = ConsoleState(service_of, clock, assets)
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/", console_page)
     app.router.add_get("/console/login", login_page)
@@ -231,6 +235,38 @@ async def asset(request: web.Request) -> web.Response:
     return response
 
 
+# -- the throttle (storage/login_throttle.py, shared by every instance) ---------------------
+@dataclass(frozen=True)
+class Count:
+    wait: float  # seconds to wait before another attempt is checked; 0: checked now
+    name_key: str
+    address_key: str
+
+
+async def _count(request: web.Request, name: str | None) -> Count:
+    """Count one attempt, before anything is checked: under the name (an alias, or a
+    volunteer's code set-up; None for a sign-up, which has no name yet) and the client's
+    address. Keyed hashes: the table holds neither."""
+    state, service = _state(request), _service(request)
+    if state.keys is None:
+        state.keys = LoginKeys(service.core.keyring.subkey("console-login"))
+    name_key = state.keys.name(name) if name is not None else ""
+    address_key = state.keys.address(client_address(request))
+    keys = [(address_key, login_throttle.PER_ADDRESS)]
+    if name is not None:
+        keys.append((name_key, login_throttle.PER_NAME))
+    async with state.counting, service.database.session() as session, session.begin():
+        wait = await login_throttle.attempt(session, keys, state.clock())
+    return Count(wait.total_seconds(), name_key, address_key)
+
+
+async def _succeeded(request: web.Request, count: Count) -> None:
+    service = _service(request)
+    async with service.database.session() as session, session.begin():
+        await login_throttle.succeeded(session, count.name_key, count.address_key,
+                                       _state(request).clock())
+
+
 # -- log-in --------------------------------------------------------------------------------
 async def login_page(request: web.Request) -> web.Response:
     if await who(request) is not None:
@@ -248,7 +284,7 @@ def _login_form(request: web.Request, lang: str, *, alias: str = "", org: str = 
 
 
 async def login(request: web.Request) -> web.Response:
-    state, service = _state(request), _service(request)
+    service = _service(request)
     form = await request.post()
     lang = _language(request, form.get("lang"))
     alias, password, org = (str(form.get(k, "")) for k in ("alias", "password", "org"))
@@ -256,9 +292,8 @@ async def login(request: web.Request) -> web.Response:
     if not _form_ok(request, form):
         return _login_form(request, lang, alias=alias, org=org, status=403,
                            error=texts.get("console_error_expired", lang))
-    address, now = request.remote or "unknown", state.clock()
-    name = f"{org}/{alias}"
-    if state.limit.blocked(address, name, now):
+    count = await _count(request, f"{org}/{alias[:24]}")
+    if count.wait:
         return _login_form(request, lang, alias=alias, org=org, status=429,
                            error=texts.get("console_error_throttled", lang))
     async with service.database.session() as session:
@@ -269,10 +304,9 @@ async def login(request: web.Request) -> web.Response:
     if ok and volunteer is not None and volunteer.totp_secret is not None:
         ok = totp_matches(volunteer.totp_secret, str(form.get("totp", "")))
     if volunteer is None or not usable or not ok:
-        state.limit.failed(address, name, now)
         return _login_form(request, lang, alias=alias, org=org, status=401,
                            error=texts.get("console_error_login", lang))
-    state.limit.succeeded(name)
+    await _succeeded(request, count)
     return await _logged_in(request, volunteer.id)
 
 
@@ -369,11 +403,11 @@ async def totp_page(request: web.Request) -> web.Response:
 
 async def totp_enrol(request: web.Request) -> web.Response:
     found, form = await _session_post(request)
-    state, service = _state(request), _service(request)
+    service = _service(request)
     secret = str(form.get("secret", "")) if hasattr(form, "get") else ""
     code = str(form.get("totp", "")) if hasattr(form, "get") else ""
-    address, now, name = request.remote or "unknown", state.clock(), f"totp/{found.volunteer_id}"
     texts = _texts(request)
+    count = await _count(request, f"totp/{found.volunteer_id}")
     async with service.database.session() as session, session.begin():
         volunteer = await session.get(Volunteer, found.volunteer_id)
         if volunteer is None or volunteer.totp_secret is not None:
@@ -382,15 +416,14 @@ async def totp_enrol(request: web.Request) -> web.Response:
             secret = pyotp.random_base32()  # not ours: start again with a fresh one
             return _totp_form(request, found, volunteer, secret, status=400,
                               error=texts.get("console_totp_wrong", found.language))
-        if state.limit.blocked(address, name, now):
+        if count.wait:
             return _totp_form(request, found, volunteer, secret, status=429,
                               error=texts.get("console_error_throttled", found.language))
         if not totp_matches(secret, code):
-            state.limit.failed(address, name, now)
             return _totp_form(request, found, volunteer, secret, status=400,
                               error=texts.get("console_totp_wrong", found.language))
         volunteer.totp_secret = secret
-    state.limit.succeeded(name)
+    await _succeeded(request, count)
     raise _redirect("/console")
 
 
@@ -423,10 +456,11 @@ async def signup(request: web.Request) -> web.Response:
         return _signup_form(request, lang, alias=alias[:24], status=status,
                             error=texts.get(key, lang))
 
-    address, now = request.remote or "unknown", state.clock()
+    now = state.clock()
     if not _form_ok(request, form):
         return refuse("console_error_expired", 403)
-    if state.limit.blocked(address, "signup", now):
+    count = await _count(request, None)
+    if count.wait:
         return refuse("console_error_throttled", 429)
     problem = _signup_problem(form.get("accept"), alias, password, again)
     if problem:
@@ -441,9 +475,8 @@ async def signup(request: web.Request) -> web.Response:
             if volunteer is None:
                 raise _Refused(outcome)  # rolls back: the code stays unused
     except _Refused as refusal:
-        if refusal.outcome is roster.SignUp.CODE:
-            state.limit.failed(address, "signup", now)
         return refuse(f"console_error_{refusal.outcome.value}")
+    await _succeeded(request, count)
     return await _logged_in(request, volunteer.id)
 
 
