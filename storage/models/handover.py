@@ -109,6 +109,9 @@ class Handover(Base):
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(12))
     flagged: Mapped[bool] = mapped_column(default=False)  # for the coordinator
+    # The safety net last heard distress, not clear risk, in this conversation: the
+    # console's gentle alert with the suggested direct question.
+    distress_at: Mapped[datetime | None]
     feedback_rating: Mapped[int | None]
     feedback_again: Mapped[bool | None]
     debrief_topic: Mapped[str | None] = mapped_column(String(16))

@@ -114,7 +114,8 @@ async def test_typing_on_telegram_is_a_throttled_chat_action(
 async def test_typing_in_the_browsers(service: Snakkes) -> None:
     """Through the real pages: the volunteer writing (not sending) shows in the web chat;
     the young person writing shows in the console as "Ung #NNNN skriver …"; a sent
-    message takes the indicator away. The text being written stays in the browser."""
+    message takes the indicator away. The text being written stays in the browser. Then
+    ambiguous words bring the gentle alert into the console."""
     async with chromium() as browser:
         _, sol = await volunteer(browser, service, "Sol", WIDE)
         await sol.available()
@@ -137,6 +138,11 @@ async def test_typing_in_the_browsers(service: Snakkes) -> None:
         await young.page.locator("#compose-text").press("Enter")
         await sol.sees(name, "Hej Sol")
         await expect(sol.talk(name).locator(".typing")).to_have_text("", timeout=MS)
+
+        # Ambiguous words: the gentle alert, with the direct question to ask.
+        await young.say("jeg kan ikke mere")
+        await expect(sol.talk(name).locator(".alert.distress")).to_contain_text(
+            "Tænker du på selvmord", timeout=MS)
 
 
 @pytest.fixture
