@@ -38,6 +38,18 @@ async def volunteer_by_alias(session: AsyncSession, org_slug: str, alias: str) -
 SESSIONS = Sessions(ConsoleSession, Volunteer, "volunteer_id")
 
 
+async def use_totp_step(session: AsyncSession, volunteer_id: int, step: int) -> bool:
+    """Take a code's time step for a log-in, once: False when it (or a later one) was used
+    already, by this request or one in parallel on any instance."""
+    result = await session.execute(
+        update(Volunteer)
+        .where(Volunteer.id == volunteer_id,
+               (Volunteer.totp_step.is_(None)) | (Volunteer.totp_step < step))
+        .values(totp_step=step)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 async def open_session(
     session: AsyncSession, volunteer: Volunteer, now: datetime, lifetime: timedelta
 ) -> str:

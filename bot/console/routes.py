@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -302,7 +304,8 @@ async def login(request: web.Request) -> web.Response:
     stored = volunteer.password_hash if volunteer is not None and usable else None
     ok = await asyncio.to_thread(verify, stored, password[:1024])
     if ok and volunteer is not None and volunteer.totp_secret is not None:
-        ok = totp_matches(volunteer.totp_secret, str(form.get("totp", "")))
+        step = totp_step(volunteer.totp_secret, str(form.get("totp", "")))
+        ok = step is not None and await _use_step(request, volunteer.id, step)
     if volunteer is None or not usable or not ok:
         return _login_form(request, lang, alias=alias, org=org, status=401,
                            error=texts.get("console_error_login", lang))
@@ -363,12 +366,29 @@ async def language(request: web.Request) -> web.Response:
 
 
 # -- the second factor (TOTP) ------------------------------------------------------------------
-def totp_matches(secret: str, code: str) -> bool:
-    """A code from the app: this 30-second step or the one either side (a phone's clock
-    a little off)."""
+def totp_step(secret: str, code: str) -> int | None:
+    """The time step of a code from the app: this 30-second step or the one either side
+    (a phone's clock a little off); None when it matches none. By the wall clock, as the
+    phone's."""
     digits = code.replace(" ", "")[:8]
-    return len(digits) == 6 and digits.isdigit() and pyotp.TOTP(secret).verify(
-        digits, valid_window=1)
+    if len(digits) != 6 or not digits.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
+            return step
+    return None
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    return totp_step(secret, code) is not None
+
+
+async def _use_step(request: web.Request, volunteer_id: int, step: int) -> bool:
+    """A code counts once: one seen (and used) cannot log anyone in again."""
+    async with _service(request).database.session() as session, session.begin():
+        return await store.use_totp_step(session, volunteer_id, step)
 
 
 def _needs_totp(service: Service, volunteer: Volunteer) -> bool:

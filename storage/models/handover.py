@@ -60,6 +60,7 @@ class Volunteer(Base):
     password_hash: Mapped[str | None] = mapped_column(String(255))
     # The console's second factor (RFC 6238), sealed at rest; None: not set up.
     totp_secret: Mapped[str | None] = mapped_column(SealedText("volunteers.totp_secret"))
+    totp_step: Mapped[int | None]  # the 30-second step of the last code used: no replays
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -23,6 +23,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("volunteers") as batch:
         batch.add_column(sa.Column("totp_secret", sa.Text(), nullable=True))
+        batch.add_column(sa.Column("totp_step", sa.Integer(), nullable=True))
     with op.batch_alter_table("handovers") as batch:
         batch.add_column(sa.Column("distress_at", UTCDateTime(), nullable=True))
 
@@ -31,4 +32,5 @@ def downgrade() -> None:
     with op.batch_alter_table("handovers") as batch:
         batch.drop_column("distress_at")
     with op.batch_alter_table("volunteers") as batch:
+        batch.drop_column("totp_step")
         batch.drop_column("totp_secret")
