@@ -184,11 +184,13 @@ async def relay(base: str, database_url: str, conversations: int, messages: int,
         # queue, the next volunteer takes them.
         for volunteer, person in zip(volunteers, young, strict=True):
             await person.to_queue()
-            volunteer.changed.clear()
-            await asyncio.wait_for(volunteer.changed.wait(), 30)
+            while not volunteer.state.get("queue"):
+                volunteer.changed.clear()
+                await asyncio.wait_for(volunteer.changed.wait(), 30)
             pairs.append((volunteer, await volunteer.take_someone(), person))
             tasks.append(asyncio.create_task(person.listen()))
         before = usage(pid)
+        print(f"measuring (service pid {pid})", file=sys.stderr, flush=True)  # for py-spy
         latencies = await _measure(pairs, messages, rate)
         after = usage(pid)
     finally:

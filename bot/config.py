@@ -322,8 +322,15 @@ def _organisations(entries: Any, source: str, zone: ZoneInfo) -> tuple[Organisat
 
 _ORGANISATION_KEYS = {
     "slug", "name", "languages", "age_bands", "always_open", "hours", "closed_on",
-    "max_waiting", "capacity", "telegram_console",
+    "max_waiting", "capacity", "telegram_console", "require_totp",
 }
+
+
+def _flag(entry: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    value = entry.get(key, default)
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} {key} must be true or false")
+    return value
 
 
 def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
@@ -344,12 +351,9 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
     bands = entry.get("age_bands", list(AGE_BANDS))
     if not isinstance(bands, list) or not bands or not set(bands) <= set(AGE_BANDS):
         raise ConfigError(f"{where} age_bands must be a list of {AGE_BANDS}")
-    always_open = entry.get("always_open", False)
-    if not isinstance(always_open, bool):
-        raise ConfigError(f"{where} always_open must be true or false")
-    telegram_console = entry.get("telegram_console", True)
-    if not isinstance(telegram_console, bool):
-        raise ConfigError(f"{where} telegram_console must be true or false")
+    always_open = _flag(entry, "always_open", False, where)
+    telegram_console = _flag(entry, "telegram_console", True, where)
+    require_totp = _flag(entry, "require_totp", False, where)
     hours = _opening_hours(entry.get("hours", {}), where)
     if not always_open and not any(hours):
         raise ConfigError(f"{where} needs hours (e.g. mon = \"09:00-21:00\") or always_open")
@@ -370,6 +374,7 @@ def _organisation(entry: Any, where: str, zone: ZoneInfo) -> Organisation:
         max_waiting=counts["max_waiting"],
         capacity=counts["capacity"],
         telegram_console=telegram_console,
+        require_totp=require_totp,
         zone=zone,
     )
 

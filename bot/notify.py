@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 WEBCHAT = "snakkes_webchat"
 OUTBOX = "snakkes_outbox"
+CONSOLE = "snakkes_console"  # the console's hub across instances (bot/console/feed.py)
 _RECONNECT_AFTER = 2.0
 
 
@@ -48,6 +49,8 @@ class Announcer:
         self._others: dict[str, list[Callable[[str], None]]] = {}
         self._task: asyncio.Task[None] | None = None
         self._ready = asyncio.Event()
+        self._sender: Any = None  # a connection of its own for `notify`, opened when needed
+        self._sending = asyncio.Lock()
 
     def subscribe(self, channel: str, listener: Callable[[str], None]) -> None:
         """Hear `channel` too (on the same connection); call before `start`."""
@@ -65,6 +68,27 @@ class Announcer:
             {"channel": channel or self.channel, "payload": payload},
         )
 
+    async def notify(self, payloads: list[str]) -> None:
+        """Tell every instance now, outside any transaction: for what is not stored (the
+        console's "look again" and typing notices). Raises when the database cannot be
+        reached; the caller's safety net covers a lost one."""
+        async with self._sending:
+            if self._sender is None or self._sender.is_closed():
+                self._sender = await asyncpg.connect(self.dsn)
+            try:
+                await self._sender.execute(
+                    "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
+                    self.channel, payloads,
+                )
+            except Exception:
+                await self._close_sender()
+                raise
+
+    async def _close_sender(self) -> None:
+        sender, self._sender = self._sender, None
+        if sender is not None and not sender.is_closed():
+            await sender.close()
+
     async def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="notify-listen")
         try:
@@ -77,6 +101,8 @@ class Announcer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
+        async with self._sending:
+            await self._close_sender()
 
     async def _listen(self) -> None:
         while True:

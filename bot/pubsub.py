@@ -5,10 +5,9 @@ never holds message text or an identity beyond such ids. Subscribers are woken i
 a slow subscriber loses nothing but is coalesced (its queue holds at most `depth` events,
 then the oldest go: every event only says "look again", the database says what changed).
 
-One instance needs nothing more. With several instances on PostgreSQL, a listener
-(LISTEN/NOTIFY, the delivery work of issue #13) feeds what other instances stored into
-`publish` here, and a `Hub` built with a `forward` sends this instance's events out;
-nothing else in the console changes.
+One instance needs nothing more. With several instances on PostgreSQL, the console's feed
+(bot/console/feed.py, LISTEN/NOTIFY) is this hub's `forward`: it sends this instance's
+events out, and publishes other instances' here (`local_only`, so they go no further).
 """
 
 from __future__ import annotations

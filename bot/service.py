@@ -16,6 +16,7 @@ from typing import Any
 from telegram.error import InvalidToken, TelegramError
 
 from bot.config import Settings
+from bot.console.feed import HubFeed
 from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.delivery import Postman
@@ -70,8 +71,10 @@ class Service:
     announcer: Announcer | None = None
     shared_window: SharedWindow | None = None  # Telegram's limits across instances
     catalog: Catalog | None = None
-    # The console's push path (bot/pubsub.py): in-process; fed across instances later.
+    # The console's push path (bot/pubsub.py): in-process, fed across instances by
+    # PostgreSQL LISTEN/NOTIFY (bot/console/feed.py).
     hub: Hub = field(default_factory=Hub)
+    feed: HubFeed | None = None
     desk: WebDesk | None = None  # the browser console's moves
     _tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
@@ -144,6 +147,7 @@ class Service:
             # Outbox rows that come free on any instance wake every instance's sender.
             announcer.subscribe(OUTBOX, lambda _payload: postman.wake())
             postman.announce = functools.partial(announcer.announce, payload="", channel=OUTBOX)
+            service.feed = HubFeed(service.hub, settings.database.url)
         service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
@@ -184,6 +188,8 @@ class Service:
         await self.postman.start()
         if self.announcer is not None:
             await self.announcer.start()
+        if self.feed is not None:
+            await self.feed.start()
         if self.catalog is not None:
             # A fresh deployment's directory comes from its YAML file; after that it is
             # managed on the dashboard.
@@ -231,6 +237,8 @@ class Service:
             await self.shared_window.close()
         if self.announcer is not None:
             await self.announcer.stop()
+        if self.feed is not None:
+            await self.feed.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,15 +1,14 @@
 """Queries of the volunteers' console: log-in sessions, the coordinators' inbox, canned
 responses and the read-along audit log. Session tokens are random and stored only as
-SHA-256 hashes (as the dashboard's are)."""
+SHA-256 hashes (storage/sessions.py, as the dashboard's are)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import (
@@ -21,13 +20,10 @@ from storage.models import (
     ReadAlong,
     Volunteer,
 )
+from storage.sessions import Sessions
 
 FLAG, FOLLOW_UP = "flag", "follow_up"
 OPEN, HANDLED = "open", "handled"
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 # -- volunteers who log in -----------------------------------------------------------------
@@ -39,45 +35,41 @@ async def volunteer_by_alias(session: AsyncSession, org_slug: str, alias: str) -
     )
 
 
+SESSIONS = Sessions(ConsoleSession, Volunteer, "volunteer_id")
+
+
+async def use_totp_step(session: AsyncSession, volunteer_id: int, step: int) -> bool:
+    """Take a code's time step for a log-in, once: False when it (or a later one) was used
+    already, by this request or one in parallel on any instance."""
+    result = await session.execute(
+        update(Volunteer)
+        .where(Volunteer.id == volunteer_id,
+               (Volunteer.totp_step.is_(None)) | (Volunteer.totp_step < step))
+        .values(totp_step=step)
+    )
+    return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
 async def open_session(
     session: AsyncSession, volunteer: Volunteer, now: datetime, lifetime: timedelta
 ) -> str:
     """A new console session; returns the cookie's token (not stored as it is)."""
-    await session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
-    token = secrets.token_urlsafe(32)
-    session.add(ConsoleSession(
-        token_hash=token_hash(token),
-        volunteer_id=volunteer.id,
-        csrf_token=secrets.token_urlsafe(32),
-        created_at=now,
-        expires_at=now + lifetime,
-    ))
     volunteer.last_active_at = now
-    return token
+    return await SESSIONS.open(session, volunteer.id, now, lifetime)
 
 
 async def find_session(
     session: AsyncSession, token: str, now: datetime
 ) -> tuple[ConsoleSession, Volunteer] | None:
-    row = await session.get(ConsoleSession, token_hash(token))
-    if row is None or row.expires_at <= now:
-        return None
-    volunteer = await session.get(Volunteer, row.volunteer_id)
-    if volunteer is None or not volunteer.active:
-        return None
-    return row, volunteer
+    return await SESSIONS.find(session, token, now)
 
 
 async def close_session(session: AsyncSession, token: str) -> None:
-    await session.execute(
-        delete(ConsoleSession).where(ConsoleSession.token_hash == token_hash(token))
-    )
+    await SESSIONS.close(session, token)
 
 
 async def close_sessions_of(session: AsyncSession, volunteer_id: int) -> None:
-    await session.execute(
-        delete(ConsoleSession).where(ConsoleSession.volunteer_id == volunteer_id)
-    )
+    await SESSIONS.close_all_of(session, volunteer_id)
 
 
 async def colleagues_with_room(
@@ -85,14 +77,28 @@ async def colleagues_with_room(
 ) -> Sequence[Volunteer]:
     """Available volunteers of the same organisation, reachable, with fewer than
     `capacity` conversations: whom a conversation can be transferred to. One statement."""
+    rows = await session.scalars(_with_room(select(Volunteer), volunteer, capacity))
+    return rows.all()
+
+
+async def colleague_aliases(
+    session: AsyncSession, volunteer: Volunteer, capacity: int
+) -> list[str]:
+    """The same colleagues' aliases only: what every console refresh shows (no rows
+    loaded into the session)."""
+    rows = await session.scalars(_with_room(select(Volunteer.alias), volunteer, capacity))
+    return [alias or "" for alias in rows]
+
+
+def _with_room(query: Select[Any], volunteer: Volunteer, capacity: int) -> Select[Any]:
     busy = (
         select(Handover.volunteer_id, func.count().label("open"))
         .where(Handover.status == "active", Handover.volunteer_id.is_not(None))
         .group_by(Handover.volunteer_id)
         .subquery()
     )
-    rows = await session.scalars(
-        select(Volunteer)
+    return (
+        query
         .join(Participant, Participant.id == Volunteer.participant_id)
         .outerjoin(busy, busy.c.volunteer_id == Volunteer.id)
         .where(
@@ -105,7 +111,6 @@ async def colleagues_with_room(
         )
         .order_by(Volunteer.alias)
     )
-    return rows.all()
 
 
 # -- the coordinators' inbox ---------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Coordinators and their dashboard sessions. Password hashing is the caller's (argon2 in
-`bot/dashboard/auth.py`); session tokens are random and stored only as SHA-256 hashes.
+`bot/dashboard/auth.py`); session tokens are random and stored only as SHA-256 hashes
+(storage/sessions.py, as the console's are).
 
 A session ends when it expires, at log-out, and whenever what it was opened for changes:
 a new password, another role or organisation, a deactivation, or an explicit "end
@@ -7,19 +8,14 @@ sessions". The CLI and the dashboard call these same functions."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Coordinator, DashboardSession
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+from storage.sessions import Sessions
 
 
 async def by_name(session: AsyncSession, name: str) -> Coordinator | None:
@@ -64,10 +60,7 @@ async def end_sessions(session: AsyncSession, name: str) -> int | None:
 
 
 async def _end_sessions_of(session: AsyncSession, coordinator_id: int) -> int:
-    result = await session.execute(
-        delete(DashboardSession).where(DashboardSession.coordinator_id == coordinator_id)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return await SESSIONS.close_all_of(session, coordinator_id)
 
 
 async def open_sessions(
@@ -89,38 +82,22 @@ async def all_coordinators(session: AsyncSession) -> Sequence[Coordinator]:
     return (await session.scalars(select(Coordinator).order_by(Coordinator.name))).all()
 
 
+SESSIONS = Sessions(DashboardSession, Coordinator, "coordinator_id")
+
+
 async def open_session(
     session: AsyncSession, coordinator: Coordinator, now: datetime, lifetime: timedelta
 ) -> str:
     """A new session; returns the token for the cookie (not stored as it is)."""
-    await session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
-    token = secrets.token_urlsafe(32)
-    session.add(
-        DashboardSession(
-            token_hash=token_hash(token),
-            coordinator_id=coordinator.id,
-            csrf_token=secrets.token_urlsafe(32),
-            created_at=now,
-            expires_at=now + lifetime,
-        )
-    )
     coordinator.last_login_at = now
-    return token
+    return await SESSIONS.open(session, coordinator.id, now, lifetime)
 
 
 async def find_session(
     session: AsyncSession, token: str, now: datetime
 ) -> tuple[DashboardSession, Coordinator] | None:
-    row = await session.get(DashboardSession, token_hash(token))
-    if row is None or row.expires_at <= now:
-        return None
-    coordinator = await session.get(Coordinator, row.coordinator_id)
-    if coordinator is None or not coordinator.active:
-        return None
-    return row, coordinator
+    return await SESSIONS.find(session, token, now)
 
 
 async def close_session(session: AsyncSession, token: str) -> None:
-    await session.execute(
-        delete(DashboardSession).where(DashboardSession.token_hash == token_hash(token))
-    )
+    await SESSIONS.close(session, token)

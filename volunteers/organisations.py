@@ -66,6 +66,9 @@ class Organisation:
     # Whether its volunteers may also work through their own Telegram chat with the bot
     # (the browser console is always there); the text then stays in their Telegram history.
     telegram_console: bool = True
+    # Whether its volunteers must use a code from an authenticator app to log in to the
+    # console (otherwise each volunteer may choose to).
+    require_totp: bool = False
     zone: ZoneInfo = field(default=ZoneInfo("Europe/Copenhagen"))
 
     def serves(self, language: str, age_band: str | None) -> bool:

@@ -72,6 +72,8 @@ class Relay:
         row.crisis = row.crisis or clear
         posts: list[Post] = []
         if row.status == store.ACTIVE:
+            if not clear:
+                row.distress_at = turn.now  # the browser console shows the gentle alert
             volunteer = await turn.session.get(Volunteer, row.volunteer_id or 0)
             if volunteer is not None:
                 language = await lifecycle.language_of(turn.session, volunteer.participant_id)

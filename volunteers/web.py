@@ -58,6 +58,7 @@ class Talk:
     alert: str  # the safety net's alert with the crisis lines, or ""
     readers: list[str] = field(default_factory=list)  # coordinators reading along
     quiet: bool = False  # asked whether anyone is still there; closes soon without a word
+    alert_kind: str = ""  # crisis (clear risk) | distress (the gentle one) | ""
 
 
 @dataclass(frozen=True)
@@ -95,8 +96,10 @@ class WebDesk:
                 if m.id > after and m.sent_at >= start
             ]
             readers = await inbox.read_along_by(session, row.id, row.claimed_at or now)
-            talks.append(Talk(self.card(row, language, now), lines, self._alert(row, language),
-                              list(readers), quiet=row.idle_asked_at is not None))
+            kind = self._alert_kind(row)
+            talks.append(Talk(self.card(row, language, now), lines,
+                              self._alert(row, language, kind), list(readers),
+                              quiet=row.idle_asked_at is not None, alert_kind=kind))
         ended = await session.scalars(
             select(Handover).where(
                 Handover.volunteer_id == volunteer.id,
@@ -114,7 +117,8 @@ class WebDesk:
             queue=[self.card(row, language, now) for row in waiting],
             talks=talks,
             debriefs=[self.card(row, language, now) for row in ended.all()],
-            colleagues=[v.alias or "" for v in await self._colleagues(session, volunteer)],
+            colleagues=await inbox.colleague_aliases(session, volunteer,
+                                                     org.capacity if org else 1),
         )
 
     def card(self, row: Handover, language: str, now: datetime) -> Card:
@@ -131,11 +135,24 @@ class WebDesk:
             waiting_seconds=max(0, int((now - since).total_seconds())),
         )
 
-    def _alert(self, row: Handover, language: str) -> str:
-        if not row.crisis:
+    @staticmethod
+    def _alert_kind(row: Handover) -> str:
+        """Clear risk stays for the conversation; distress shows from when the net heard
+        it in this volunteer's part of the conversation."""
+        if row.crisis:
+            return "crisis"
+        heard = row.distress_at
+        if heard is not None and (row.claimed_at is None or heard >= row.claimed_at):
+            return "distress"
+        return ""
+
+    def _alert(self, row: Handover, language: str, kind: str) -> str:
+        """The same words as the Telegram console's: the crisis lines, and the direct
+        question to ask (for distress gently: "consider asking")."""
+        if not kind:
             return ""
         return self.wording.get(
-            "volunteer_crisis_alert", language,
+            f"volunteer_{kind}_alert", language,
             name=self.wording.name(row, language), crisis_lines=self.wording.lines(language),
         )
 

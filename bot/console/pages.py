@@ -66,13 +66,14 @@ def _error(text: str) -> str:
 
 
 def _field(name: str, label: str, *, kind: str = "text", value: str = "",
-           autocomplete: str = "off", hint: str = "") -> str:
+           autocomplete: str = "off", hint: str = "", required: bool = True,
+           extra: str = "") -> str:
     described = f' aria-describedby="{name}-hint"' if hint else ""
     shown = f'<p class="hint" id="{name}-hint">{escape(hint)}</p>' if hint else ""
     keep = f' value="{escape(value)}"' if value and kind != "password" else ""
     return (f'<label for="{name}">{escape(label)}</label>'
-            f'<input id="{name}" name="{name}" type="{kind}" required '
-            f'autocomplete="{autocomplete}"{keep}{described}>{shown}')
+            f'<input id="{name}" name="{name}" type="{kind}"{" required" if required else ""} '
+            f'autocomplete="{autocomplete}"{keep}{described}{extra}>{shown}')
 
 
 def _orgs(texts: Texts, language: str, orgs: Sequence[tuple[str, str]], chosen: str) -> str:
@@ -97,6 +98,7 @@ def login(texts: Texts, language: str, csrf: str, orgs: Sequence[tuple[str, str]
         f'{_orgs(texts, language, orgs, org)}'
         f'{_field("alias", t("console_alias"), value=alias, autocomplete="username")}'
         f'{_field("password", t("console_password"), kind="password", autocomplete="current-password")}'  # noqa: E501
+        f'{_field("totp", t("console_totp_code"), autocomplete="one-time-code", required=False, hint=t("console_totp_login_hint"), extra=_CODE)}'  # noqa: E501
         f'<button type="submit">{escape(t("console_login_button"))}</button></form>'
         f'<p><a href="/console/signup?lang={escape(language)}">'
         f'{escape(t("console_signup_link"))}</a></p>'
@@ -132,6 +134,33 @@ def signup(texts: Texts, language: str, csrf: str, *, alias: str = "", error: st
                   switch=_switch_link(texts, language, "/console/signup"))
 
 
+_CODE = ' inputmode="numeric" pattern="[0-9 ]{6,8}" maxlength="8"'
+
+
+def totp(texts: Texts, language: str, csrf: str, *, secret: str, qr_svg: str,
+         required: bool, error: str = "") -> str:
+    """Setting up the second factor: the QR code (inline SVG, no image request) and the
+    same secret as text, shown this once; then a code from the app to confirm."""
+    t = _say(texts, language)
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    body = (
+        f'<h1>{escape(t("console_totp_heading"))}</h1>{_error(error)}'
+        f'<p>{escape(t("console_totp_required" if required else "console_totp_intro"))}</p>'
+        f'<figure class="qr" role="img" aria-label="{escape(t("console_totp_qr_label"))}">'
+        f"{qr_svg}</figure>"
+        f'<p>{escape(t("console_totp_secret"))} <code class="secret">{escape(grouped)}</code></p>'
+        '<form method="post" action="/console/totp" class="card">'
+        f'<input type="hidden" name="csrf" value="{escape(csrf)}">'
+        f'<input type="hidden" name="secret" value="{escape(secret)}">'
+        f'{_field("totp", t("console_totp_code"), autocomplete="one-time-code", extra=_CODE)}'
+        f'<button type="submit">{escape(t("console_totp_confirm"))}</button></form>'
+        + ("" if required else
+           f'<p><a href="/console">{escape(t("console_totp_not_now"))}</a></p>')
+    )
+    return layout(texts, language, t("console_totp_heading"), body,
+                  switch=_switch_link(texts, language, "/console/totp"))
+
+
 def refused(texts: Texts, language: str) -> str:
     return layout(texts, language, texts.get("console_title", language),
                   _error(texts.get("console_refused", language)),
@@ -139,7 +168,7 @@ def refused(texts: Texts, language: str) -> str:
 
 
 def console(texts: Texts, language: str, csrf: str, *, alias: str, org: str,
-            topic_labels: Sequence[tuple[str, str]]) -> str:
+            topic_labels: Sequence[tuple[str, str]], totp_on: bool = True) -> str:
     """The shell the script fills from the socket's state frames."""
     t = _say(texts, language)
     data = " ".join(
@@ -161,6 +190,9 @@ def console(texts: Texts, language: str, csrf: str, *, alias: str, org: str,
         f'<div id="texts" hidden {data} {topics}></div>'
         f'<div id="console" data-csrf="{escape(csrf)}" data-lang="{escape(language)}">'
         f'<h1>{escape(alias)} · {escape(org)}</h1>'
+        + ("" if totp_on else
+           f'<p class="totp-link"><a href="/console/totp">{escape(t("console_totp_link"))}'
+           "</a></p>") +
         '<section aria-labelledby="status-heading" class="status">'
         f'<h2 id="status-heading">{escape(t("console_status"))}</h2>'
         '<p id="status-text" role="status"></p>'

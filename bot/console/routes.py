@@ -14,23 +14,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
+import segno
 from aiohttp import WSCloseCode, web
 
+from bot.addresses import client_address
 from bot.console import pages
 from bot.console.socket import serve
-from bot.console.throttle import Throttle
 from bot.console.watch import watch
-from bot.dashboard.auth import MIN_PASSWORD, hash_password, verify
+from bot.dashboard.auth import MIN_PASSWORD, LoginKeys, hash_password, verify
 from bot.service import Service
 from bot.webchat.session import is_secure
 from dialogues.content import LANGUAGES, Texts
 from storage import console as store
+from storage import login_throttle
 from storage.models import Participant, Volunteer
 from storage.types import Clock
 from volunteers import roster
@@ -56,9 +61,12 @@ ServiceOf = Callable[[web.Application], "Service | None"]
 class ConsoleState:
     service_of: ServiceOf
     clock: Clock
-    limit: Throttle
     assets: dict[str, tuple[bytes, str]]
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    keys: LoginKeys | None = None  # the throttle's keys, made from the service's keyring
+    # One attempt's count at a time on this instance (as on the dashboard): a burst queues
+    # here, on one connection, instead of taking the whole pool.
+    counting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 CONSOLE: web.AppKey[ConsoleState] = web.AppKey("console", ConsoleState)
@@ -76,7 +84,7 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
         path.name: (path.read_bytes(), _TYPES[path.suffix])
         for path in STATIC.iterdir() if path.suffix in _TYPES
     }
-    app[CONSOLE] = ConsoleState(service_of, clock, Throttle(), assets)
+    app[CONSOLE] = ConsoleState(service_of, clock, assets)
     app.router.add_get("/console", console_page)
     app.router.add_get("/console/", console_page)
     app.router.add_get("/console/login", login_page)
@@ -85,6 +93,8 @@ def add_routes(app: web.Application, service_of: ServiceOf, clock: Clock) -> Non
     app.router.add_post("/console/signup", signup)
     app.router.add_post("/console/logout", logout)
     app.router.add_post("/console/language", language)
+    app.router.add_get("/console/totp", totp_page)
+    app.router.add_post("/console/totp", totp_enrol)
     app.router.add_get("/console/ws", socket)
     app.router.add_get("/console/static/{name}", asset)
     app.cleanup_ctx.append(_watching)
@@ -101,12 +111,14 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def _watching(app: web.Application) -> AsyncIterator[None]:
-    """The watcher (watch.py), for as long as the service runs."""
+    """The watcher (watch.py), for as long as the service runs: every 2 seconds on one
+    instance; every 5 as the safety net behind the cross-instance feed (feed.py)."""
     service = app[CONSOLE].service_of(app)
     task = None
     if service is not None:
         slugs = [org.slug for org in service.settings.organisations]
-        task = asyncio.create_task(watch(service.database, service.hub, slugs),
+        interval = 2.0 if service.feed is None else 5.0
+        task = asyncio.create_task(watch(service.database, service.hub, slugs, interval),
                                    name="console-watch")
     yield
     if task is not None:
@@ -205,11 +217,14 @@ async def console_page(request: web.Request) -> web.Response:
         volunteer = await session.get(Volunteer, found.volunteer_id)
     if volunteer is None:
         raise _redirect("/console/login")
+    if _needs_totp(service, volunteer):
+        raise _redirect("/console/totp")
     org = service.desk.policy.organisation(volunteer.org_slug) if service.desk else None
     texts, lang = _texts(request), found.language
     return _html(pages.console(texts, lang, found.csrf, alias=volunteer.alias or "",
                                org=org.name if org else volunteer.org_slug,
-                               topic_labels=pages.topic_labels(texts, lang)))
+                               topic_labels=pages.topic_labels(texts, lang),
+                               totp_on=volunteer.totp_secret is not None))
 
 
 async def asset(request: web.Request) -> web.Response:
@@ -220,6 +235,38 @@ async def asset(request: web.Request) -> web.Response:
     response = web.Response(body=body, headers={"Content-Type": f"{content_type}; charset=utf-8"})
     _private(response)
     return response
+
+
+# -- the throttle (storage/login_throttle.py, shared by every instance) ---------------------
+@dataclass(frozen=True)
+class Count:
+    wait: float  # seconds to wait before another attempt is checked; 0: checked now
+    name_key: str
+    address_key: str
+
+
+async def _count(request: web.Request, name: str | None) -> Count:
+    """Count one attempt, before anything is checked: under the name (an alias, or a
+    volunteer's code set-up; None for a sign-up, which has no name yet) and the client's
+    address. Keyed hashes: the table holds neither."""
+    state, service = _state(request), _service(request)
+    if state.keys is None:
+        state.keys = LoginKeys(service.core.keyring.subkey("console-login"))
+    name_key = state.keys.name(name) if name is not None else ""
+    address_key = state.keys.address(client_address(request))
+    keys = [(address_key, login_throttle.PER_ADDRESS)]
+    if name is not None:
+        keys.append((name_key, login_throttle.PER_NAME))
+    async with state.counting, service.database.session() as session, session.begin():
+        wait = await login_throttle.attempt(session, keys, state.clock())
+    return Count(wait.total_seconds(), name_key, address_key)
+
+
+async def _succeeded(request: web.Request, count: Count) -> None:
+    service = _service(request)
+    async with service.database.session() as session, session.begin():
+        await login_throttle.succeeded(session, count.name_key, count.address_key,
+                                       _state(request).clock())
 
 
 # -- log-in --------------------------------------------------------------------------------
@@ -239,7 +286,7 @@ def _login_form(request: web.Request, lang: str, *, alias: str = "", org: str = 
 
 
 async def login(request: web.Request) -> web.Response:
-    state, service = _state(request), _service(request)
+    service = _service(request)
     form = await request.post()
     lang = _language(request, form.get("lang"))
     alias, password, org = (str(form.get(k, "")) for k in ("alias", "password", "org"))
@@ -247,9 +294,8 @@ async def login(request: web.Request) -> web.Response:
     if not _form_ok(request, form):
         return _login_form(request, lang, alias=alias, org=org, status=403,
                            error=texts.get("console_error_expired", lang))
-    address, now = request.remote or "unknown", state.clock()
-    name = f"{org}/{alias}"
-    if state.limit.blocked(address, name, now):
+    count = await _count(request, f"{org}/{alias[:24]}")
+    if count.wait:
         return _login_form(request, lang, alias=alias, org=org, status=429,
                            error=texts.get("console_error_throttled", lang))
     async with service.database.session() as session:
@@ -257,11 +303,13 @@ async def login(request: web.Request) -> web.Response:
     usable = volunteer is not None and volunteer.active and volunteer.password_hash
     stored = volunteer.password_hash if volunteer is not None and usable else None
     ok = await asyncio.to_thread(verify, stored, password[:1024])
+    if ok and volunteer is not None and volunteer.totp_secret is not None:
+        step = totp_step(volunteer.totp_secret, str(form.get("totp", "")))
+        ok = step is not None and await _use_step(request, volunteer.id, step)
     if volunteer is None or not usable or not ok:
-        state.limit.failed(address, name, now)
         return _login_form(request, lang, alias=alias, org=org, status=401,
                            error=texts.get("console_error_login", lang))
-    state.limit.succeeded(name)
+    await _succeeded(request, count)
     return await _logged_in(request, volunteer.id)
 
 
@@ -317,6 +365,91 @@ async def language(request: web.Request) -> web.Response:
     raise _redirect("/console")
 
 
+# -- the second factor (TOTP) ------------------------------------------------------------------
+def totp_step(secret: str, code: str) -> int | None:
+    """The time step of a code from the app: this 30-second step or the one either side
+    (a phone's clock a little off); None when it matches none. By the wall clock, as the
+    phone's."""
+    digits = code.replace(" ", "")[:8]
+    if len(digits) != 6 or not digits.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = int(time.time()) // totp.interval
+    for step in (now - 1, now, now + 1):
+        if hmac.compare_digest(totp.generate_otp(step), digits):
+            return step
+    return None
+
+
+def totp_matches(secret: str, code: str) -> bool:
+    return totp_step(secret, code) is not None
+
+
+async def _use_step(request: web.Request, volunteer_id: int, step: int) -> bool:
+    """A code counts once: one seen (and used) cannot log anyone in again."""
+    async with _service(request).database.session() as session, session.begin():
+        return await store.use_totp_step(session, volunteer_id, step)
+
+
+def _needs_totp(service: Service, volunteer: Volunteer) -> bool:
+    """The organisation asks for the code and this volunteer has not set it up yet."""
+    org = service.desk.policy.organisation(volunteer.org_slug) if service.desk else None
+    return org is not None and org.require_totp and volunteer.totp_secret is None
+
+
+def _totp_form(request: web.Request, found: Who, volunteer: Volunteer, secret: str, *,
+               error: str = "", status: int = 200) -> web.Response:
+    service = _service(request)
+    uri = pyotp.TOTP(secret).provisioning_uri(name=volunteer.alias or "", issuer_name="snakkes")
+    svg = segno.make(uri, error="m").svg_inline(scale=4, border=4, light="#fff")
+    return _html(pages.totp(_texts(request), found.language, found.csrf, secret=secret,
+                            qr_svg=svg, required=_needs_totp(service, volunteer), error=error),
+                 status=status)
+
+
+async def totp_page(request: web.Request) -> web.Response:
+    """Setting up the code: a fresh secret, shown this once (it is kept only once a code
+    from the app confirms it)."""
+    found = await who(request)
+    if found is None:
+        raise _redirect("/console/login")
+    service = _service(request)
+    async with service.database.session() as session:
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+    if volunteer is None or volunteer.totp_secret is not None:
+        raise _redirect("/console")
+    return _totp_form(request, found, volunteer, pyotp.random_base32())
+
+
+async def totp_enrol(request: web.Request) -> web.Response:
+    found, form = await _session_post(request)
+    service = _service(request)
+    secret = str(form.get("secret", "")) if hasattr(form, "get") else ""
+    code = str(form.get("totp", "")) if hasattr(form, "get") else ""
+    texts = _texts(request)
+    count = await _count(request, f"totp/{found.volunteer_id}")
+    async with service.database.session() as session, session.begin():
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+        if volunteer is None or volunteer.totp_secret is not None:
+            raise _redirect("/console")
+        if len(secret) != 32 or not all(c in _BASE32 for c in secret):
+            secret = pyotp.random_base32()  # not ours: start again with a fresh one
+            return _totp_form(request, found, volunteer, secret, status=400,
+                              error=texts.get("console_totp_wrong", found.language))
+        if count.wait:
+            return _totp_form(request, found, volunteer, secret, status=429,
+                              error=texts.get("console_error_throttled", found.language))
+        if not totp_matches(secret, code):
+            return _totp_form(request, found, volunteer, secret, status=400,
+                              error=texts.get("console_totp_wrong", found.language))
+        volunteer.totp_secret = secret
+    await _succeeded(request, count)
+    raise _redirect("/console")
+
+
+_BASE32 = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567")
+
+
 # -- sign-up -------------------------------------------------------------------------------
 async def signup_page(request: web.Request) -> web.Response:
     return _signup_form(request, _language(request))
@@ -343,10 +476,11 @@ async def signup(request: web.Request) -> web.Response:
         return _signup_form(request, lang, alias=alias[:24], status=status,
                             error=texts.get(key, lang))
 
-    address, now = request.remote or "unknown", state.clock()
+    now = state.clock()
     if not _form_ok(request, form):
         return refuse("console_error_expired", 403)
-    if state.limit.blocked(address, "signup", now):
+    count = await _count(request, None)
+    if count.wait:
         return refuse("console_error_throttled", 429)
     problem = _signup_problem(form.get("accept"), alias, password, again)
     if problem:
@@ -361,9 +495,8 @@ async def signup(request: web.Request) -> web.Response:
             if volunteer is None:
                 raise _Refused(outcome)  # rolls back: the code stays unused
     except _Refused as refusal:
-        if refusal.outcome is roster.SignUp.CODE:
-            state.limit.failed(address, "signup", now)
         return refuse(f"console_error_{refusal.outcome.value}")
+    await _succeeded(request, count)
     return await _logged_in(request, volunteer.id)
 
 
@@ -391,6 +524,11 @@ async def socket(request: web.Request) -> web.WebSocketResponse:
         raise web.HTTPUnauthorized
     origin = request.headers.get("Origin")
     if origin is not None and origin.split("://", 1)[-1] != request.host:
+        raise web.HTTPForbidden
+    service = _service(request)
+    async with service.database.session() as session:
+        volunteer = await session.get(Volunteer, found.volunteer_id)
+    if volunteer is None or _needs_totp(service, volunteer):
         raise web.HTTPForbidden
     return await serve(request, _service(request), found.volunteer_id, found.csrf,
                        _state(request).clock, _state(request).sockets)

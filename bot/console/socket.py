@@ -12,7 +12,7 @@ chat action (bot/telegram/channel.py), never through the outbox.
 
 The socket subscribes to the hub (bot/pubsub.py) for its volunteer, its organisation and
 its console address; every event there means "look again", and the state is re-read and
-sent. Every 15 seconds it looks again anyway, so what another instance changed (or what no
+sent. Every 20 to 40 seconds it looks again anyway, so what another instance changed (or what no
 event announced, like someone leaving the queue) shows up even before the hub is fed
 across instances; the page counts waiting minutes between state frames itself.
 """
@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import secrets
 import time
 from collections.abc import Sequence
@@ -47,7 +48,10 @@ from volunteers.web import Line, View, WebDesk
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 24 * 1024
-REFRESH_SECONDS = 15.0  # the page counts waiting minutes itself in between
+# A look again without any event, for what nothing announced: between REFRESH_SECONDS
+# and twice that, at random, so that consoles that all refreshed together (after a take)
+# do not all read again in the same instant; the page counts waiting minutes itself.
+REFRESH_SECONDS = 20.0
 _HELLO_TIMEOUT = 10.0
 CLOSE_REFUSED = 4403
 _ID_OPS = {"take", "say", "end", "back", "flag", "transfer", "debrief", "typing"}
@@ -287,7 +291,7 @@ async def _run(ws: web.WebSocketResponse, service: Service, volunteer_id: int, c
     async with service.hub.subscribe(*topics) as subscription:
         async def follow() -> None:
             while not ws.closed:
-                event = await subscription.get(REFRESH_SECONDS)
+                event = await subscription.get(REFRESH_SECONDS * (1 + random.random()))  # noqa: S311
                 events = ([event] if event else []) + subscription.drain()
                 typing = {e.get("id") for e in events if e.get("type") == "typing"}
                 for row_id in typing:

@@ -8,8 +8,11 @@ or connected to another instance, must still see these. So each instance reads, 
 small read-only statements on indexes: a fingerprint of the waiting and active rows (how
 many, which, since when), and the relayed messages newer than the last it saw (a table
 that holds only running conversations' text). A change wakes the consoles concerned
-through the hub. With PostgreSQL LISTEN/NOTIFY feeding the hub (issue #13), this becomes a
-safety net; on one instance it costs two statements every two seconds.
+through the hub. With PostgreSQL LISTEN/NOTIFY feeding the hub (feed.py) this is the safety
+net, every five seconds; on one instance it costs two statements every two seconds. Only
+the young person's lines wake a console here: the volunteer's own come back to them at once
+(and waking every console that wrote in the last two seconds made a burst of full reads,
+the worst of the relay's tail).
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def _new_lines_since(seen: int) -> Select[Any]:
     return (
         select(Handover.volunteer_id)
         .join(RelayMessage, RelayMessage.handover_id == Handover.id)
-        .where(RelayMessage.id > seen, Handover.status == ACTIVE,
-               Handover.volunteer_id.is_not(None))
+        .where(RelayMessage.id > seen, RelayMessage.sender == "young",
+               Handover.status == ACTIVE, Handover.volunteer_id.is_not(None))
         .distinct()
     )
 

@@ -276,10 +276,16 @@ def _language(request: web.Request) -> Language:
     return "en" if asked == "en" else "da"
 
 
+
+
 def _remember_language(response: web.StreamResponse, request: web.Request) -> None:
     asked = request.query.get("lang")
     if asked in LANGUAGES:
         _cookie(response, request, LANGUAGE_COOKIE, asked, 365 * 24 * 3600)
+
+
+# For the dashboard's other modules (inbox.py).
+language_of, remember_language = _language, _remember_language
 
 
 def _today(request: web.Request) -> date:

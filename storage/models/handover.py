@@ -58,6 +58,9 @@ class Volunteer(Base):
     focus_handover_id: Mapped[int | None]
     # Set for a volunteer of the browser console (argon2id; the console's log-in).
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    # The console's second factor (RFC 6238), sealed at rest; None: not set up.
+    totp_secret: Mapped[str | None] = mapped_column(SealedText("volunteers.totp_secret"))
+    totp_step: Mapped[int | None]  # the 30-second step of the last code used: no replays
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -107,6 +110,9 @@ class Handover(Base):
     ended_at: Mapped[datetime | None]
     ended_by: Mapped[str | None] = mapped_column(String(12))
     flagged: Mapped[bool] = mapped_column(default=False)  # for the coordinator
+    # The safety net last heard distress, not clear risk, in this conversation: the
+    # console's gentle alert with the suggested direct question.
+    distress_at: Mapped[datetime | None]
     feedback_rating: Mapped[int | None]
     feedback_again: Mapped[bool | None]
     debrief_topic: Mapped[str | None] = mapped_column(String(16))

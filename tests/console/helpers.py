@@ -67,7 +67,10 @@ class Volunteer:
 
     async def read_csrf(self) -> None:
         async with self.http.get(f"{self.snakkes.url}/console") as page:
-            self.csrf = re.search(r'data-csrf="([^"]+)"', await page.text()).group(1)  # type: ignore[union-attr]
+            # The console page, or the code set-up it sends to first (the same token).
+            found = re.search(r'(?:data-csrf|name="csrf" value)="([^"]+)"', await page.text())
+            assert found, "no session token in the page"
+            self.csrf = found.group(1)
 
     @asynccontextmanager
     async def console(self) -> AsyncIterator[Console]:

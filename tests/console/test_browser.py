@@ -134,10 +134,10 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
     async with chromium() as browser:
         anna = await coordinator(browser, service)
         await anna.goto(f"{service.url}/dashboard/inbox")
-        await anna.get_by_label("Title").fill("Hilsen")
-        await anna.get_by_label("Text").fill("Hej {pseudonym}, jeg hedder {alias}.")
-        await anna.get_by_role("button", name="Add canned response").click()
-        await expect(anna.get_by_role("status")).to_have_text("Canned response added.")
+        await anna.get_by_label("Titel").fill("Hilsen")
+        await anna.get_by_label("Tekst").fill("Hej {pseudonym}, jeg hedder {alias}.")
+        await anna.get_by_role("button", name="Tilføj standardsvar").click()
+        await expect(anna.get_by_role("status")).to_have_text("Standardsvaret er tilføjet.")
 
         sol_context, sol = await volunteer(browser, service, "Sol", WIDE)
         bo_context, bo = await volunteer(browser, service, "Bo", NARROW)
@@ -230,16 +230,16 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
         await expect(won.talk(name).get_by_role(
             "button", name="Markeret til koordinatorerne")).to_be_disabled(timeout=MS)
         await anna.goto(f"{service.url}/dashboard/inbox")
-        await expect(anna.locator("table").first).to_contain_text("Flagged by the volunteer")
+        await expect(anna.locator("table").first).to_contain_text("Flaget af den frivillige")
         await anna.goto(f"{service.url}/dashboard/live")
-        await anna.get_by_role("link", name=f"Read along with {name}").click()
+        await anna.get_by_role("link", name=f"Læs med hos {name}").click()
         await expect(anna.locator(".transcript")).to_contain_text("MARK-Y1")
         assert await axe(anna) == []
         await expect(won.talk(name).locator(".readers")).to_have_text(
             "En koordinator læser med: anna", timeout=MS)
         await anna.goto(f"{service.url}/dashboard/inbox")
-        await expect(anna.get_by_role("heading", name="Read-along log")).to_be_visible()
-        await expect(anna.locator("section", has_text="Read-along log")).to_contain_text(name)
+        await expect(anna.get_by_role("heading", name="Log over medlæsning")).to_be_visible()
+        await expect(anna.locator("section", has_text="Log over medlæsning")).to_contain_text(name)
         for width in (WIDE, NARROW):
             await anna.set_viewport_size(width)
             assert await axe(anna) == []
@@ -258,7 +258,7 @@ async def test_volunteers_coordinator_and_young_people_end_to_end(
         await debrief.get_by_role("button", name="Send").click()
         await expect(debrief).to_have_count(0, timeout=MS)
         await anna.reload()
-        await expect(anna.locator("table").first).to_contain_text("Debrief: follow up")
+        await expect(anna.locator("table").first).to_contain_text("Efter samtalen: følg op")
         await no_markers(service, ["MARK-V1", "MARK-Y1", "MARK-N1", "MARK-N2"])
 
         # Nothing kept in the browser, during or after.
@@ -294,6 +294,9 @@ async def test_console_pages_pass_axe_at_both_widths(service: Snakkes) -> None:
         await page.keyboard.press("Tab")
         await expect(page.get_by_role("button", name="Log ud")).to_be_focused()
         await page.keyboard.press("Tab")
+        await expect(page.get_by_role("link", name="Gør din konto sikrere med en kode fra app")
+                     ).to_be_focused()
+        await page.keyboard.press("Tab")
         await expect(page.get_by_role("button", name="Jeg er klar")).to_be_focused()
         await page.keyboard.press("Enter")
         await expect(page.get_by_role("button", name="Jeg holder pause")).to_be_visible(
@@ -302,4 +305,9 @@ async def test_console_pages_pass_axe_at_both_widths(service: Snakkes) -> None:
         await expect(page.get_by_role("button", name="I'm away")).to_be_visible(timeout=MS)
         assert await console.axe() == []
         await page.screenshot(path=str(ARTIFACTS / "console-360.png"), full_page=True)
+        for viewport in (NARROW, WIDE):  # setting up a code from an app
+            await page.set_viewport_size(viewport)
+            await page.goto(service.url + "/console/totp")
+            await expect(page.get_by_role("img", name=re.compile("QR"))).to_be_visible()
+            assert await console.axe() == [], viewport
         await context.close()

@@ -9,6 +9,7 @@ import asyncio
 import aiohttp
 
 from tests.botapi import BotApiDouble
+from tests.console.conftest import EXAMPLE
 from tests.console.helpers import (
     PASSWORD,
     Volunteer,
@@ -18,6 +19,7 @@ from tests.console.helpers import (
     web_young_to_queue,
 )
 from tests.e2e.conftest import Snakkes
+from tests.volunteers.conftest import StartWith
 from tests.volunteers.helpers import invite_code
 
 
@@ -201,3 +203,24 @@ async def test_guessing_a_password_is_throttled(service: Snakkes) -> None:
         assert "For mange forsøg" in await throttled.text()
     finally:
         await sol.close()
+
+
+async def test_the_throttle_is_shared_by_every_instance(
+    start_with: StartWith, database_url: str
+) -> None:
+    """The attempts are counted in the database (storage/login_throttle.py): guessing on
+    one instance is throttled on the other too."""
+    first = await start_with(EXAMPLE, database_url=database_url, telegram_token="")
+    second = await start_with(EXAMPLE, database_url=database_url, telegram_token="")
+    sol = await signed_up(first, "Sol")
+    elsewhere = Volunteer(second, "Sol")
+    try:
+        out = await sol.http.post(f"{first.url}/console/logout", data={"csrf": sol.csrf},
+                                  allow_redirects=False)
+        assert out.status == 302
+        for _ in range(5):
+            assert (await sol.log_in("not the right password")).status == 401
+        assert (await elsewhere.log_in(PASSWORD)).status == 429
+    finally:
+        await sol.close()
+        await elsewhere.close()

@@ -107,6 +107,31 @@ async def test_the_safety_net_alert_shows_in_the_console(service: Snakkes) -> No
         await sol.close()
 
 
+async def test_distress_shows_a_gentle_alert_with_the_direct_question(
+    service: Snakkes,
+) -> None:
+    """Ambiguous words (the net's distress, not clear risk): the console shows the gentle
+    alert with the suggested direct question; the card is not marked as a crisis."""
+    sol = await signed_up(service, "Sol")
+    try:
+        async with web_young(service.url) as chat, sol.console() as console:
+            await web_young_to_queue(chat)
+            await console.move({"type": "available", "value": True})
+            row = (await console.state(lambda s: len(s["queue"]) == 1))["queue"][0]["id"]
+            await console.move({"type": "take", "id": row})
+            await next_web_message(chat, "er her nu")
+            await chat.say("jeg kan ikke mere")
+            state = await console.state(lambda s: any(t["alert"] for t in s["talks"]))
+            talk = state["talks"][0]
+            assert talk["alert_kind"] == "distress"
+            assert talk["card"]["crisis"] is False
+            assert "Tænker du på selvmord" in talk["alert"]
+            assert "Sikkerhedsnettet" not in talk["alert"]
+            assert talk["lines"][-1]["text"] == "jeg kan ikke mere"
+    finally:
+        await sol.close()
+
+
 async def test_a_quiet_conversation_is_marked_then_closed_into_a_debrief(
     service: Snakkes,
 ) -> None:

@@ -46,7 +46,11 @@ async def test_flag_follow_up_canned_transfer_read_along_and_whisper(service: Sn
     base = f"{service.url}/dashboard"
     try:
         html = await page(anna, f"{base}/inbox")
-        assert "Nothing in the inbox" in html
+        assert "Indbakken er tom." in html
+        english = await page(anna, f"{base}/inbox?lang=en")
+        assert "Nothing in the inbox." in english
+        assert '<html lang="en">' in english
+        assert "Indbakken er tom." in await page(anna, f"{base}/inbox?lang=da")
         added = await anna.post(f"{base}/canned/add", data={
             "csrf": csrf_of(html), "org": "example", "language": "da", "title": "Hilsen",
             "text": "Hej {pseudonym}, jeg hedder {alias}."})
@@ -69,7 +73,7 @@ async def test_flag_follow_up_canned_transfer_read_along_and_whisper(service: Sn
 
             assert (await one.move({"type": "flag", "id": row}))["ok"]
             html = await page(anna, f"{base}/inbox")
-            assert "Flagged by the volunteer" in html
+            assert "Flaget af den frivillige" in html
             assert name in html
             assert "Sol" in html
 
@@ -95,7 +99,7 @@ async def test_flag_follow_up_canned_transfer_read_along_and_whisper(service: Sn
             assert two.whispers[0]["text"] == "Godt gået"
             assert two.whispers[0]["from"] == "anna"
             html = await page(anna, f"{base}/inbox")
-            assert "Read-along log" in html
+            assert "Log over medlæsning" in html
             assert "anna" in html
 
             assert (await two.move({"type": "end", "id": row}))["ok"]
@@ -103,12 +107,12 @@ async def test_flag_follow_up_canned_transfer_read_along_and_whisper(service: Sn
             await two.move({"type": "debrief", "id": row, "topic": "school", "crisis": False,
                             "follow_up": True})
             html = await page(anna, f"{base}/inbox")
-            assert "Debrief: follow up" in html
-            items = re.findall(r'name="id" value="(\d+)"', html.split("Canned responses")[0])
+            assert "Efter samtalen: følg op" in html
+            items = re.findall(r'name="id" value="(\d+)"', html.split("Standardsvar")[0])
             assert len(items) == 2
             done = await anna.post(f"{base}/inbox/handled",
                                    data={"csrf": csrf_of(html), "id": items[0]})
-            assert "handled by anna" in await done.text()
+            assert "klaret af anna" in await done.text()
     finally:
         await anna.close()
         await sol.close()
@@ -154,7 +158,7 @@ async def test_a_coordinator_invite_makes_a_volunteer_who_can_use_the_dashboard(
             response = await log_in(client, service.url, "Maja",
                                     "a long enough password")
             assert response.status == 302
-            assert "Inbox" in await page(client, f"{service.url}/dashboard/inbox")
+            assert "Indbakke" in await page(client, f"{service.url}/dashboard/inbox")
         finally:
             await client.close()
     finally:

@@ -6,16 +6,21 @@ carries any text."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from playwright.async_api import expect
 
 from tests.botapi import BotApiDouble
+from tests.conftest import fresh_postgres_database
+from tests.console.conftest import EXAMPLE
 from tests.console.helpers import Console, signed_up, web_young, web_young_to_queue
 from tests.console.test_browser import MS, WIDE, volunteer
 from tests.console.test_browser import web_young as web_young_page
 from tests.e2e.conftest import Snakkes
 from tests.e2e.webchat import WAIT, chromium, eventually
+from tests.volunteers.conftest import StartWith
 from tests.volunteers.helpers import ask_for_human
 
 
@@ -109,7 +114,8 @@ async def test_typing_on_telegram_is_a_throttled_chat_action(
 async def test_typing_in_the_browsers(service: Snakkes) -> None:
     """Through the real pages: the volunteer writing (not sending) shows in the web chat;
     the young person writing shows in the console as "Ung #NNNN skriver …"; a sent
-    message takes the indicator away. The text being written stays in the browser."""
+    message takes the indicator away. The text being written stays in the browser. Then
+    ambiguous words bring the gentle alert into the console."""
     async with chromium() as browser:
         _, sol = await volunteer(browser, service, "Sol", WIDE)
         await sol.available()
@@ -132,3 +138,37 @@ async def test_typing_in_the_browsers(service: Snakkes) -> None:
         await young.page.locator("#compose-text").press("Enter")
         await sol.sees(name, "Hej Sol")
         await expect(sol.talk(name).locator(".typing")).to_have_text("", timeout=MS)
+
+        # Ambiguous words: the gentle alert, with the direct question to ask.
+        await young.say("jeg kan ikke mere")
+        await expect(sol.talk(name).locator(".alert.distress")).to_contain_text(
+            "Tænker du på selvmord", timeout=MS)
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+async def test_typing_and_changes_cross_instances_through_notify(
+    start_with: StartWith, postgres_url: str
+) -> None:
+    """Two instances on one PostgreSQL: the volunteer's console on one, the web chat on the
+    other. Typing notices are never stored, so nothing but the console's feed (LISTEN/
+    NOTIFY) can carry them across; the same feed wakes the console for the queue at once."""
+    first = await start_with(EXAMPLE, database_url=postgres_url, telegram_token="")
+    second = await start_with(EXAMPLE, database_url=postgres_url, telegram_token="")
+    assert first.service.feed is not None
+    sol = await signed_up(second, "Sol")
+    try:
+        async with web_young(first.url) as chat, sol.console() as console:
+            await web_young_to_queue(chat)
+            row = await _take(console)
+
+            await console.send({"type": "typing", "id": row})
+            assert await _next_of(chat.receive, "typing") == {"type": "typing"}
+            await chat.send({"type": "typing"})
+            assert await _next_of(console.receive, "typing") == {"type": "typing", "id": row}
+    finally:
+        await sol.close()

@@ -358,7 +358,9 @@
   function updateTalk(section, talk, quiet) {
     const card = talk.card;
     section.querySelector(".card-line").replaceChildren(...cardLines(card));
-    section.querySelector(".alert").textContent = talk.alert;
+    const alert = section.querySelector(".alert");
+    alert.textContent = talk.alert;
+    alert.className = talk.alert_kind ? "alert " + talk.alert_kind : "alert";
     section.querySelector(".readers").textContent = talk.readers.length
       ? t("readingAlong", { names: talk.readers.join(", ") }) : "";
     section.querySelector(".quiet").textContent = talk.quiet ? t("quiet") : "";
