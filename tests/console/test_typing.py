@@ -13,7 +13,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.botapi import BotApiDouble
-from tests.conftest import fresh_postgres_database
+from tests.conftest import POSTGRES_URL, fresh_postgres_database
 from tests.console.conftest import EXAMPLE
 from tests.console.helpers import Console, signed_up, web_young, web_young_to_queue
 from tests.console.test_browser import MS, WIDE, volunteer
@@ -147,6 +147,8 @@ async def test_typing_in_the_browsers(service: Snakkes) -> None:
 
 @pytest.fixture
 async def postgres_url() -> AsyncIterator[str]:
+    if not POSTGRES_URL:
+        pytest.skip("SNAKKES_TEST_POSTGRES_URL is not set")
     async with fresh_postgres_database() as url:
         yield url
 
