@@ -1,14 +1,17 @@
 """Training the safety net's screen and head from the labelled corpus, with numpy only.
 
-``snakkes safety train`` runs :func:`train`: it reads ``dialogues/data/safety/corpus_*.yaml``,
-embeds every message once, cross-validates (5 folds, fixed seed) to choose the thresholds,
-then fits on everything and writes ``head.npz``. The thresholds are chosen on the corpus
-alone: never on the held-out set (``tests/data/safety_heldout.yaml``), which only reports.
+``snakkes safety train`` runs :func:`train`: it reads ``dialogues/data/safety/corpus_*.yaml``
+(one file per author), embeds every message and its :func:`augment` variants once,
+validates leaving one file out at a time to choose the thresholds, then fits on everything
+and writes ``head.npz``. The thresholds are chosen on the corpus alone: never on the
+held-out set (``tests/data/safety_heldout.yaml``), which only reports.
 
-Threshold rule (out-of-fold predictions, lexicon included, as the service runs):
-- the head's pair (P(clear), P(ambiguous)+P(clear)) maximises the sum of clear risk
-  answered as clear and ambiguous distress flagged at all, subject to false alarms of at
-  most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for margin);
+Threshold rule (out-of-source predictions, lexicon included, as the service runs):
+- the head's rule "clear at P(clear) >= t1, or at P(ambiguous)+P(clear) >= t2 with
+  P(clear) >= t3; ambiguous at P(ambiguous)+P(clear) >= t_risk" maximises the sum of clear
+  risk answered as clear and ambiguous distress flagged at all, subject to false alarms of
+  at most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for
+  margin);
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
@@ -224,7 +227,8 @@ def _fit_head(
 ) -> Head:
     """One hidden layer of ReLU units over standardised embeddings; class-balanced
     cross-entropy, L2, full-batch Adam; fixed seed. (A linear head reached only about
-    55 % of clear risk at 5 % false alarms out of fold; this one about 73 %.)"""
+    55 % of clear risk at 5 % false alarms out of fold; this one about 73 %; see
+    docs/safety-model.md.)"""
     rng = np.random.default_rng(SEED)
     mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
     x = ((vectors - mean) / scale).astype(np.float32)  # float32: twice as fast to fit
@@ -325,7 +329,7 @@ def _choose_head_thresholds(
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
     grid = np.unique(np.round(np.quantile(p_risk[levels == Level.NONE],
                                           np.linspace(0.5, 1.0, 51)), 4))
-    leans = [*np.round(np.linspace(0.05, 0.5, 10), 2), 1.0]
+    leans = [0.1, 0.2, 0.3, 0.4, 0.5, 1.0]  # below 0.1 too much distress gets the crisis answer
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
     idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, idiom) + 0.01)
