@@ -17,12 +17,22 @@ def _example(text: str, source: str, level: Level = Level.NONE) -> Example:
 
 
 def test_each_corpus_file_is_its_own_fold() -> None:
-    examples = [_example(f"tekst {i}", f"corpus_{i % 3}.yaml") for i in range(9)]
+    examples = [
+        _example(f"tekst {i}", f"corpus_{i % 3}.yaml", Level(i % 2)) for i in range(12)
+    ]
     fold = _folds(examples)
     for i, example in enumerate(examples):
-        same = {examples[j].source for j in range(9) if fold[j] == fold[i]}
+        same = {examples[j].source for j in range(12) if fold[j] == fold[i]}
         assert same == {example.source}
     assert len(set(fold.tolist())) == 3
+
+
+def test_a_file_of_one_level_is_spread_over_the_other_folds() -> None:
+    authors = [_example(f"tekst {i}", f"corpus_{i % 2}.yaml", Level(i % 3)) for i in range(12)]
+    replies = [_example(f"ok {i}", "corpus_replies.yaml") for i in range(6)]
+    fold = _folds(authors + replies)
+    assert set(fold[:12].tolist()) == {0, 1}
+    assert sorted(fold[12:].tolist()) == [0, 0, 0, 1, 1, 1]
 
 
 def test_a_single_file_gets_five_folds() -> None:
