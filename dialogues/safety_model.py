@@ -128,14 +128,22 @@ class SafetyModel:
     # A lexicon hit on a text the head finds ordinary with P(none) at or above this is an
     # idiom the lexicon's guards missed ("this waiting is killing me"); 1.0 never overrules.
     veto_threshold: float = 1.0
+    # Clear also when the head sees risk (P(ambiguous)+P(clear) at or above lean_risk) and
+    # leans towards clear (P(clear) at or above lean_clear): a message at clear risk that the
+    # head half calls ambiguous would otherwise only get the question. Above 1: never.
+    lean_risk: float = 2.0
+    lean_clear: float = 1.0
 
     def probabilities(self, vectors: FloatArray) -> FloatArray:
         return self.head.probabilities(vectors)
 
     def level_of(self, p: FloatArray) -> Level:
-        if p[Level.CLEAR] >= self.clear_threshold:
+        risk = p[Level.CLEAR] + p[Level.AMBIGUOUS]
+        if p[Level.CLEAR] >= self.clear_threshold or (
+            risk >= self.lean_risk and p[Level.CLEAR] >= self.lean_clear
+        ):
             return Level.CLEAR
-        if p[Level.CLEAR] + p[Level.AMBIGUOUS] >= self.risk_threshold:
+        if risk >= self.risk_threshold:
             return Level.AMBIGUOUS
         return Level.NONE
 
@@ -156,6 +164,8 @@ class SafetyModel:
                 clear_threshold=np.float32(self.clear_threshold),
                 risk_threshold=np.float32(self.risk_threshold),
                 veto_threshold=np.float32(self.veto_threshold),
+                lean_risk=np.float32(self.lean_risk),
+                lean_clear=np.float32(self.lean_clear),
                 **arrays,
             )
 
@@ -176,6 +186,8 @@ class SafetyModel:
                     float(data["clear_threshold"]),
                     float(data["risk_threshold"]),
                     float(data["veto_threshold"]),
+                    float(data["lean_risk"]) if "lean_risk" in data else 2.0,
+                    float(data["lean_clear"]) if "lean_clear" in data else 1.0,
                 )
         except (OSError, KeyError, ValueError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"

@@ -1,14 +1,17 @@
 """Training the safety net's screen and head from the labelled corpus, with numpy only.
 
-``snakkes safety train`` runs :func:`train`: it reads ``dialogues/data/safety/corpus_*.yaml``,
-embeds every message once, cross-validates (5 folds, fixed seed) to choose the thresholds,
-then fits on everything and writes ``head.npz``. The thresholds are chosen on the corpus
-alone: never on the held-out set (``tests/data/safety_heldout.yaml``), which only reports.
+``snakkes safety train`` runs :func:`train`: it reads ``dialogues/data/safety/corpus_*.yaml``
+(one file per author), embeds every message and its :func:`augment` variants once,
+validates leaving one file out at a time to choose the thresholds, then fits on everything
+and writes ``head.npz``. The thresholds are chosen on the corpus alone: never on the
+held-out set (``tests/data/safety_heldout.yaml``), which only reports.
 
-Threshold rule (out-of-fold predictions, lexicon included, as the service runs):
-- the head's pair (P(clear), P(ambiguous)+P(clear)) maximises the sum of clear risk
-  answered as clear and ambiguous distress flagged at all, subject to false alarms of at
-  most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for margin);
+Threshold rule (out-of-source predictions, lexicon included, as the service runs):
+- the head's rule "clear at P(clear) >= t1, or at P(ambiguous)+P(clear) >= t2 with
+  P(clear) >= t3; ambiguous at P(ambiguous)+P(clear) >= t_risk" maximises the sum of clear
+  risk answered as clear and ambiguous distress flagged at all, subject to false alarms of
+  at most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for
+  margin);
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
@@ -19,6 +22,8 @@ Threshold rule (out-of-fold predictions, lexicon included, as the service runs):
 from __future__ import annotations
 
 import random
+import re
+import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +33,11 @@ import numpy as np
 import numpy.typing as npt
 import yaml
 
-from dialogues.embedding import Embedder
+from dialogues.embedding import DIM, Embedder
 from dialogues.safety import CrisisNet
 from dialogues.safety_model import BUCKETS, Head, Level, SafetyModel, Screen, features
 
-__all__ = ["CORPUS_DIR", "Example", "evaluate", "load_examples", "train"]
+__all__ = ["CORPUS_DIR", "Example", "augment", "evaluate", "load_examples", "train"]
 
 CORPUS_DIR: Final = Path(__file__).resolve().parent / "data" / "safety"
 SEED: Final = 20261201
@@ -79,6 +84,71 @@ def load_examples(paths: Iterable[Path]) -> list[Example]:
 
 def corpus_files(directory: Path = CORPUS_DIR) -> list[Path]:
     return sorted(directory.glob("corpus_*.yaml"))
+
+
+# -- augmentation -----------------------------------------------------------------------------
+
+_ASCII_DANISH: Final = str.maketrans(
+    {"æ": "ae", "ø": "oe", "å": "aa", "Æ": "Ae", "Ø": "Oe", "Å": "Aa"}
+)
+_BARE_DANISH: Final = str.maketrans(
+    {"æ": "a", "ø": "o", "å": "a", "Æ": "A", "Ø": "O", "Å": "A"}
+)
+_PUNCTUATION: Final = re.compile(r"[.,!?;:\"()]+")
+_SHORTHAND: Final = (
+    (re.compile(r"\bikke\b"), "ikk"), (re.compile(r"\bmere\b"), "mer"),
+    (re.compile(r"\bjeg\b"), "jg"), (re.compile(r"\bdet\b"), "d"),
+    (re.compile(r"\bhvad\b"), "hva"), (re.compile(r"\bogså\b"), "osse"),
+    (re.compile(r"\byou\b"), "u"), (re.compile(r"\bi'm\b"), "im"),
+    (re.compile(r"\bdon't\b"), "dont"), (re.compile(r"\bcan't\b"), "cant"),
+    (re.compile(r"\bare\b"), "r"), (re.compile(r"\bbecause\b"), "bc"),
+)
+
+
+def _typo(text: str, rng: random.Random) -> str:
+    """One small slip in one word of at least four letters: two letters swapped, one
+    dropped or one doubled."""
+    words = text.split(" ")
+    long_words = [i for i, word in enumerate(words) if len(word) >= 4 and word.isalpha()]
+    if not long_words:
+        return text
+    i = rng.choice(long_words)
+    word = words[i]
+    j = rng.randrange(1, len(word) - 1)
+    slip = rng.randrange(3)
+    if slip == 0:
+        word = word[:j] + word[j + 1] + word[j] + word[j + 2 :]
+    elif slip == 1:
+        word = word[:j] + word[j + 1 :]
+    else:
+        word = word[:j] + word[j] + word[j:]
+    words[i] = word
+    return " ".join(words)
+
+
+def augment(text: str) -> list[str]:
+    """Other ways a young person might write *text*, for training only: without æøå (as
+    ae/oe/aa, or as a/o/a), lower-case without punctuation, with shorthand ("ikk", "mer",
+    "jg", "u", "im") and a small typo. Only variants that differ from the text and from
+    each other; the label is the original's. Deterministic: the slips are seeded by the
+    text itself, so the same text always gets the same variants."""
+    rng = random.Random(SEED ^ zlib.crc32(text.encode()))  # noqa: S311 - not secrets
+    lower = _PUNCTUATION.sub("", text.lower()).strip()
+    short = lower
+    for pattern, replacement in _SHORTHAND:
+        short = pattern.sub(replacement, short)
+    variants = [
+        text.translate(_ASCII_DANISH),
+        _typo(short.translate(_BARE_DANISH), rng),
+    ]
+    seen = {text}
+    result: list[str] = []
+    for variant in variants:
+        tidy = " ".join(variant.split())
+        if tidy and tidy not in seen:
+            seen.add(tidy)
+            result.append(tidy)
+    return result
 
 
 # -- fitting --------------------------------------------------------------------------------
@@ -152,26 +222,31 @@ def _screen_scores(weights: Array, bias: float, texts: Sequence[str]) -> Array:
 HIDDEN: Final = 256
 
 
-def _fit_head(vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300) -> Head:
+def _fit_head(
+    vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300, l2: float = 1e-3
+) -> Head:
     """One hidden layer of ReLU units over standardised embeddings; class-balanced
     cross-entropy, L2, full-batch Adam; fixed seed. (A linear head reached only about
-    55 % of clear risk at 5 % false alarms out of fold; this one about 73 %.)"""
+    55 % of clear risk at 5 % false alarms out of fold; this one about 73 %; see
+    docs/safety-model.md.)"""
     rng = np.random.default_rng(SEED)
     mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
-    x = (vectors - mean) / scale
+    x = ((vectors - mean) / scale).astype(np.float32)  # float32: twice as fast to fit
     k, d = len(Level), x.shape[1]
     params = [
-        rng.normal(0, np.sqrt(2 / d), (d, HIDDEN)),
-        np.zeros(HIDDEN),
-        rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)),
-        np.zeros(k),
+        p.astype(np.float32) for p in (
+            rng.normal(0, np.sqrt(2 / d), (d, HIDDEN)),
+            np.zeros(HIDDEN),
+            rng.normal(0, np.sqrt(1 / HIDDEN), (HIDDEN, k)),
+            np.zeros(k),
+        )
     ]
     moments = [np.zeros_like(p) for p in params]
     squares = [np.zeros_like(p) for p in params]
-    onehot = np.eye(k)[levels]
+    onehot = np.eye(k, dtype=np.float32)[levels]
     counts = np.bincount(levels, minlength=k).astype(np.float64)
-    weight = (1 / (k * np.maximum(counts, 1)))[levels][:, None]
-    rate, l2 = 0.003, 1e-3
+    weight = (1 / (k * np.maximum(counts, 1)))[levels][:, None].astype(np.float32)
+    rate = 0.003
     for step in range(1, steps + 1):
         w1, b1, w2, b2 = params
         hidden = np.maximum(x @ w1 + b1, 0)
@@ -196,7 +271,28 @@ def _fit_head(vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300
 
 
 def _folds(examples: Sequence[Example]) -> npt.NDArray[np.int64]:
-    """A fold number per example, stratified by level and language, fixed seed."""
+    """A fold number per example: its corpus file. Each file has its own author, so holding
+    one file out and training on the rest asks what the held-out set asks: how well does
+    the net read someone it has never read? (Random folds over-estimate that: paraphrases
+    by the same author land on both sides.) With a single file, 5 folds stratified by level
+    and language, fixed seed."""
+    levels: dict[str, set[Level]] = {}
+    for example in examples:
+        levels.setdefault(example.source, set()).add(example.level)
+    # A file of one level only (the replies typed at the bot's screens, the ambiguous
+    # distress of corpus_net) is not one author's sample of every kind: held out alone, its
+    # kind would be missing from training. Its messages are spread over the other folds.
+    sources = sorted(source for source, kinds in levels.items() if len(kinds) > 1)
+    if len(sources) > 1:
+        fold = np.zeros(len(examples), dtype=np.int64)
+        spread = 0
+        for index, example in enumerate(examples):
+            if example.source in sources:
+                fold[index] = sources.index(example.source)
+            else:
+                fold[index] = spread % len(sources)
+                spread += 1
+        return fold
     rng = random.Random(SEED)  # noqa: S311 - reproducible folds, not secrets
     fold = np.zeros(len(examples), dtype=np.int64)
     groups: dict[tuple[Level, str], list[int]] = {}
@@ -225,35 +321,62 @@ def _choose_veto(levels: Array, probs: Array, lexicon: npt.NDArray[np.bool_]) ->
     return best
 
 
+@dataclass(frozen=True)
+class _Rule:
+    clear: float  # P(clear) at or above: clear
+    risk: float  # P(ambiguous)+P(clear) at or above: at least ambiguous
+    lean_risk: float = 2.0  # with lean_clear: clear when the head leans that way
+    lean_clear: float = 1.0
+
+
 def _choose_head_thresholds(
     examples: Sequence[Example], probs: Array, lexicon: npt.NDArray[np.bool_]
-) -> tuple[float, float]:
-    """`lexicon` here is the lexicon's hits after the veto."""
+) -> _Rule:
+    """`lexicon` here is the lexicon's hits after the veto. Searches the rule "clear when
+    P(clear) >= t1, or P(ambiguous)+P(clear) >= t2 and P(clear) >= t3; at least ambiguous
+    when P(ambiguous)+P(clear) >= t_risk" for the most clear risk answered as clear plus
+    ambiguous distress flagged, within the false-alarm budgets."""
     levels = np.array([e.level for e in examples])
     idiom = np.array([e.idiom for e in examples])
     ordinary = (levels == Level.NONE) & ~idiom
     clear, ambiguous = levels == Level.CLEAR, levels == Level.AMBIGUOUS
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
-    grid = np.unique(np.round(np.quantile(probs[:, 1:].sum(axis=1)[levels == Level.NONE],
-                                          np.linspace(0.5, 1.0, 101)), 4))
+    grid = np.unique(np.round(np.quantile(p_risk[levels == Level.NONE],
+                                          np.linspace(0.5, 1.0, 51)), 4))
+    leans = [0.1, 0.2, 0.3, 0.4, 0.5, 1.0]  # below 0.1 too much distress gets the crisis answer
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
     idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, idiom) + 0.01)
-    best: tuple[float, float, float, float, float] | None = None
+
+    def within(flagged: npt.NDArray[np.bool_]) -> bool:
+        return (_rate(flagged, ordinary) <= ordinary_budget
+                and _rate(flagged, idiom) <= idiom_budget)
+
+    best: tuple[tuple[float, float, float], _Rule] | None = None
     for t_clear in grid:
-        as_clear = lexicon | (p_clear >= t_clear)
-        for t_risk in grid:
-            flagged = as_clear | (p_risk >= t_risk)
-            alarms = _rate(flagged, ordinary), _rate(flagged, idiom)
-            if alarms[0] > ordinary_budget or alarms[1] > idiom_budget:
-                continue
-            recall = _rate(as_clear, clear) + _rate(flagged, ambiguous)
-            score = (recall, _rate(as_clear, clear), -sum(alarms), t_clear, t_risk)
-            if best is None or score[:3] > best[:3]:
-                best = score
-    if best is None:
-        return 0.99, 0.99
-    return best[3], best[4]
+        base = lexicon | (p_clear >= t_clear)
+        for lean_risk in grid:
+            for lean_clear in leans:
+                as_clear = base | ((p_risk >= lean_risk) & (p_clear >= lean_clear))
+                if not within(as_clear):
+                    continue
+                # the lowest t_risk within the budgets flags the most
+                for t_risk in grid:
+                    flagged = as_clear | (p_risk >= t_risk)
+                    if not within(flagged):
+                        continue
+                    score = (
+                        _rate(as_clear, clear) + _rate(flagged, ambiguous),
+                        _rate(as_clear, clear),
+                        -_rate(flagged, ordinary) - _rate(flagged, idiom),
+                    )
+                    if best is None or score > best[0]:
+                        rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
+                                      float(lean_clear)) if lean_clear < 1.0
+                                else _Rule(float(t_clear), float(t_risk)))
+                        best = (score, rule)
+                    break
+    return best[1] if best is not None else _Rule(0.99, 0.99)
 
 
 def _rate(hit: npt.NDArray[np.bool_], among: npt.NDArray[np.bool_]) -> float:
@@ -266,52 +389,83 @@ class Trained:
     report: str
 
 
+def _embed(embedder: Embedder, texts: Sequence[str]) -> Array:
+    if not texts:
+        return np.zeros((0, DIM))
+    return np.concatenate(
+        [embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
+    ).astype(np.float64)
+
+
 def train(
     examples: Sequence[Example], embedder: Embedder, lexicon: CrisisNet,
     *, log: Callable[[str], None] = print,
 ) -> Trained:
-    """Cross-validate to pick thresholds, then fit on everything."""
+    """Validate leaving one corpus file (one author) out at a time to pick the thresholds,
+    then fit on everything. The head and the screen also learn from :func:`augment`'s
+    variants of their training messages; validation reads only the original messages."""
     texts = [e.text for e in examples]
-    log(f"{len(examples)} messages; embedding them ...")
-    vectors = np.concatenate(
-        [embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
-    ).astype(np.float64)
+    variants = [augment(text) for text in texts]
+    of = np.array([i for i, vs in enumerate(variants) for _ in vs], dtype=np.int64)
+    extra = [v for vs in variants for v in vs]
+    log(f"{len(examples)} messages and {len(extra)} variants; embedding them ...")
+    vectors = _embed(embedder, texts)
+    extra_vectors = _embed(embedder, extra)
     levels = np.array([int(e.level) for e in examples], dtype=np.int64)
     risky = levels != Level.NONE
     lexicon_hits = np.array([lexicon.check(t) is not None for t in texts])
     fold = _folds(examples)
+    folds = int(fold.max()) + 1
     oof_probs = np.zeros((len(examples), len(Level)))
     oof_screen = np.zeros(len(examples))
-    for k in range(FOLDS):
-        train_, test = fold != k, fold == k
-        oof_probs[test] = _fit_head(vectors[train_], levels[train_]).probabilities(vectors[test])
-        sw, sb = _fit_screen(_pick(texts, train_), risky[train_])
+
+    def fit(train_: npt.NDArray[np.bool_]) -> tuple[Head, Array, float]:
+        keep = train_[of]
+        x = np.concatenate([vectors[train_], extra_vectors[keep]])
+        y = np.concatenate([levels[train_], levels[of[keep]]])
+        sw, sb = _fit_screen(_pick(texts, train_) + _pick(extra, keep), y != Level.NONE)
+        return _fit_head(x, y), sw, sb
+
+    for k in range(folds):
+        test = fold == k
+        head, sw, sb = fit(~test)
+        oof_probs[test] = head.probabilities(vectors[test].astype(np.float32))
         oof_screen[test] = _screen_scores(sw, sb, _pick(texts, test))
-        log(f"fold {k + 1}/{FOLDS} done")
+        log(f"fold {k + 1}/{folds} done")
     veto = _choose_veto(levels, oof_probs, lexicon_hits)
     kept = lexicon_hits & (oof_probs[:, Level.NONE] < veto)
-    t_clear, t_risk = _choose_head_thresholds(examples, oof_probs, kept)
+    rule = _choose_head_thresholds(examples, oof_probs, kept)
+    p_clear = oof_probs[:, Level.CLEAR]
+    p_risk = p_clear + oof_probs[:, Level.AMBIGUOUS]
     caught = risky & ~kept & (
-        (oof_probs[:, Level.CLEAR] >= t_clear)
-        | (oof_probs[:, Level.CLEAR] + oof_probs[:, Level.AMBIGUOUS] >= t_risk)
+        (p_clear >= rule.clear) | (p_risk >= rule.risk)
+        | ((p_risk >= rule.lean_risk) & (p_clear >= rule.lean_clear))
     )
     screen_threshold = float(SCREEN_MARGIN * oof_screen[caught].min()) if caught.any() else 0.0
     passed = float((oof_screen >= screen_threshold)[~risky].mean()) if (~risky).any() else 0.0
-    sw, sb = _fit_screen(texts, risky)
+    head, sw, sb = fit(np.ones(len(examples), dtype=np.bool_))
     model = SafetyModel(
-        Screen(sw.astype(np.float32), sb, screen_threshold),
-        _fit_head(vectors, levels), t_clear, t_risk, veto,
+        Screen(sw.astype(np.float32), sb, screen_threshold), head, rule.clear, rule.risk, veto,
+        rule.lean_risk, rule.lean_clear,
     )
     oof_levels = _levels_from(oof_probs, oof_screen, kept, model)
     lines = [
-        f"thresholds (cross-validated): P(clear) >= {t_clear:.2f}; "
-        f"P(ambiguous)+P(clear) >= {t_risk:.2f}; screen >= {screen_threshold:.4f}; "
+        f"thresholds (leave one file out): clear at P(clear) >= {rule.clear:.3f}, or at "
+        f"P(ambiguous)+P(clear) >= {rule.lean_risk:.3f} with P(clear) >= {rule.lean_clear:.2f}; "
+        f"ambiguous at P(ambiguous)+P(clear) >= {rule.risk:.3f}; "
+        f"screen >= {screen_threshold:.4f}; "
         f"lexicon overruled at P(none) >= {veto:.3f} "
         f"({int((lexicon_hits & ~kept).sum())} of {int(lexicon_hits.sum())} corpus hits)",
-        f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of fold)",
-        "out-of-fold figures on the training corpus (lexicon, screen and head together):",
+        f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source)",
+        "out-of-source figures on the training corpus (lexicon, screen and head together;",
+        "each file judged by a net trained on the other files):",
         evaluate(examples, oof_levels),
     ]
+    for source in sorted({e.source for e in examples}):
+        chosen = [i for i in range(len(examples)) if examples[i].source == source]
+        if len(set(fold)) > 1:
+            lines.append(f"-- {source} (out of source, or spread over the folds):")
+            lines.append(evaluate([examples[i] for i in chosen], [oof_levels[i] for i in chosen]))
     return Trained(model, "\n".join(lines))
 
 
@@ -328,12 +482,8 @@ def _levels_from(
             result.append(Level.CLEAR)
         elif s < model.screen.threshold:
             result.append(Level.NONE)
-        elif p[Level.CLEAR] >= model.clear_threshold:
-            result.append(Level.CLEAR)
-        elif p[Level.CLEAR] + p[Level.AMBIGUOUS] >= model.risk_threshold:
-            result.append(Level.AMBIGUOUS)
         else:
-            result.append(Level.NONE)
+            result.append(model.level_of(p))
     return result
 
 

@@ -137,6 +137,31 @@ def test_guards_blank_only_the_idiom(net: CrisisNet, text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        "det er socialt selvmord hvis jeg tager den på",  # no compound "selvmordhvis"
+        "fik en overdosis kaffe i morges",
+        "overdose of coffee today, my hands are shaking",
+        "literally shot myself in the foot by not studying",
+    ],
+)
+def test_idioms_are_guarded(net: CrisisNet, text: str) -> None:
+    assert net.check(text) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "jeg har taget en overdosis piller",
+        "overdose on pills tonight",
+        "selvmord hvis det ikke stopper",
+    ],
+)
+def test_guards_stay_narrow(net: CrisisNet, text: str) -> None:
+    assert net.check(text) is not None
+
+
+@pytest.mark.parametrize(
     ("text", "category"),
     [
         ("jeg har taget en masse piller fordi jeg vil dø", "danger"),
