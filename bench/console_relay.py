@@ -31,7 +31,7 @@ import aiohttp
 
 from bench import report
 from bench.inbound import RESULTS, percentile
-from bench.procs import Process, free_port, usage
+from bench.procs import Process, free_port, healthy, usage
 from storage.db import Database
 from storage.types import utcnow
 from volunteers import invites
@@ -304,7 +304,7 @@ async def main() -> None:
         await service.start()
         base = f"http://127.0.0.1:{port}"
         try:
-            await _ready(base)
+            await healthy(base, "snakkes", 30)
             result = await relay(base, database_url, args.conversations, args.messages,
                                  args.rate, service.pid)
             result |= await page_figures(base, database_url)
@@ -329,18 +329,6 @@ def _note(result: dict[str, Any]) -> str:
         "contentful paint in Chromium at 360 px with the CPU slowed four times (median of 5)."
     )
 
-
-async def _ready(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(base + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("snakkes did not start")
 
 
 if __name__ == "__main__":

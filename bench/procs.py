@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 # A result line carries every latency measured (a few thousand numbers).
 _LINE_LIMIT = 16 * 1024 * 1024
@@ -88,3 +90,17 @@ class Process:
 
 def python(*args: str) -> tuple[str, ...]:
     return (sys.executable, *args)
+
+
+async def healthy(base: str, what: str, seconds: float = 60) -> None:
+    """Wait until `base`/healthz answers 200 (a snakkes instance has started)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(int(seconds * 10)):
+            try:
+                async with http.get(base + "/healthz") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{what} did not start")

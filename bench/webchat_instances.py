@@ -33,7 +33,7 @@ import aiohttp
 
 from bench import report
 from bench.inbound import RESULTS, Bot, database_for, percentile
-from bench.procs import Process, free_port, usage
+from bench.procs import Process, free_port, healthy, usage
 from bot.config import load_settings
 from bot.service import Service
 from bot.webchat.session import COOKIE, session_key
@@ -124,7 +124,7 @@ async def measure(postgres: str, people: int, messages: int, rate: float) -> dic
             crowd: list[Person] = []
             listening: list[asyncio.Task[None]] = []
             try:
-                await _ready(base)
+                await healthy(base, "instance B", 60)
                 crowd = [Person(base, n) for n in range(people)]
                 for group in range(0, people, 10):
                     await asyncio.gather(*(p.join() for p in crowd[group : group + 10]))
@@ -161,18 +161,6 @@ async def measure(postgres: str, people: int, messages: int, rate: float) -> dic
         "load_average": round(os.getloadavg()[0], 2),
     }
 
-
-async def _ready(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(600):
-            try:
-                async with http.get(base + "/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-    raise RuntimeError("instance B did not start")
 
 
 async def _participant_ids(one: Service, crowd: list[Person]) -> list[int]:
