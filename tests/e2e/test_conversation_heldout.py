@@ -38,21 +38,33 @@ SETS = [
 
 
 @pytest.fixture
-async def world(make_settings: SettingsFactory) -> AsyncIterator[World]:
-    running = World(make_settings())
+async def world(
+    make_settings: SettingsFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[World]:
+    """Risk judged by the lexicon alone, or (param True) by every layer of the safety net,
+    as the service runs."""
+    running = World(make_settings(), with_net=getattr(request, "param", False))
     await running.open()
     yield running
     await running.close()
 
 
-@pytest.mark.parametrize("name", SETS)
+@pytest.mark.parametrize(
+    ("name", "world"),
+    [(name, False) for name in SETS] + [("conversation_heldout.yaml", True)],
+    indirect=["world"],
+)
 async def test_typed_messages_reach_what_a_person_expects(world: World, name: str) -> None:
+    """Measured twice: the understanding alone (the lexicon judging risk, as the sets were
+    first measured), and as the service runs it, with the whole safety net, where a
+    false alarm on an everyday reply ("sure go ahead") is a miss too."""
     path = DATA / name
     if not path.exists():
         pytest.skip(f"{name} is not written yet")
     cases = Case.load_all(path)
     results = [await world.try_case(case) for case in cases]
-    print(f"\n{name}\n{table(results)}")
+    print(f"\n{name} (safety net: {'all layers' if world.with_net else 'lexicon'})")
+    print(table(results))
     reached = sum(result.reached for result in results)
     assert reached >= 0.9 * len(results), f"{reached}/{len(results)} reached"
     ignored = [
