@@ -38,7 +38,8 @@ _RECONNECT_AFTER = 2.0
 
 
 class Announcer:
-    """Listens on one channel on its own connection, and announces on the caller's."""
+    """Listens on its channel and any subscribed ones on one connection of its own;
+    announces on the caller's connection (in its transaction) or, with `notify`, at once."""
 
     def __init__(self, database_url: str, channel: str = WEBCHAT) -> None:
         self.dsn = make_url(database_url).set(drivername="postgresql").render_as_string(
@@ -68,7 +69,7 @@ class Announcer:
             {"channel": channel or self.channel, "payload": payload},
         )
 
-    async def notify(self, payloads: list[str]) -> None:
+    async def notify(self, payloads: list[str], channel: str | None = None) -> None:
         """Tell every instance now, outside any transaction: for what is not stored (the
         console's "look again" and typing notices). Raises when the database cannot be
         reached; the caller's safety net covers a lost one."""
@@ -78,7 +79,7 @@ class Announcer:
             try:
                 await self._sender.execute(
                     "SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload",
-                    self.channel, payloads,
+                    channel or self.channel, payloads,
                 )
             except Exception:
                 await self._close_sender()

@@ -147,7 +147,7 @@ class Service:
             # Outbox rows that come free on any instance wake every instance's sender.
             announcer.subscribe(OUTBOX, lambda _payload: postman.wake())
             postman.announce = functools.partial(announcer.announce, payload="", channel=OUTBOX)
-            service.feed = HubFeed(service.hub, settings.database.url)
+            service.feed = HubFeed(service.hub, announcer)
         service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
@@ -235,10 +235,10 @@ class Service:
         await self.postman.stop()
         if self.shared_window is not None:
             await self.shared_window.close()
-        if self.announcer is not None:
-            await self.announcer.stop()
         if self.feed is not None:
             await self.feed.stop()
+        if self.announcer is not None:
+            await self.announcer.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -29,16 +29,18 @@ _PAUSE = 1.0  # after a failed send
 
 
 class HubFeed:
-    def __init__(self, hub: Hub, database_url: str) -> None:
+    """Hears `snakkes_console` on the service's one listening connection (`announcer`,
+    which the service starts and stops); sends on the announcer's own sending connection."""
+
+    def __init__(self, hub: Hub, announcer: Announcer) -> None:
         self.hub = hub
-        self.announcer = Announcer(database_url, CONSOLE)
-        self.announcer.listeners.append(self._heard)
+        self.announcer = announcer
+        announcer.subscribe(CONSOLE, self._heard)
         self.origin = secrets.token_hex(8)  # this instance hears its own events: skipped
         self._out: asyncio.Queue[str] = asyncio.Queue(maxsize=_BACKLOG)
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        await self.announcer.start()
         self._task = asyncio.create_task(self._send(), name="console-feed")
         self.hub.forward_to(self._forward)
 
@@ -49,7 +51,6 @@ class HubFeed:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        await self.announcer.stop()
 
     def _forward(self, topic: str, event: Event) -> None:
         payload = json.dumps({"o": self.origin, "t": topic, "e": event}, ensure_ascii=False)
@@ -65,7 +66,7 @@ class HubFeed:
             while not self._out.empty() and len(batch) < 100:
                 batch.append(self._out.get_nowait())
             try:
-                await self.announcer.notify(batch)
+                await self.announcer.notify(batch, CONSOLE)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
