@@ -286,11 +286,12 @@ class Service:
             await asyncio.sleep(_MAINTENANCE_EVERY)
 
     async def _scrub(self) -> None:
-        """Soon after text was deleted, out of the write-ahead log too (SQLite)."""
+        """The write-ahead log copied into the file off the event loop, and soon after text
+        was deleted, truncated (SQLite; storage.db.Database.checkpoint)."""
         while True:
             await asyncio.sleep(_SCRUB_EVERY)
             try:
-                await self.database.scrub()
+                await self.database.checkpoint()
             except Exception:
                 log.exception("scrubbing the write-ahead log failed")
 

@@ -3,13 +3,20 @@ any `period` for the whole bot, and at most `chat_limit` in any `chat_period` fo
 (1 a second in a private chat, 20 a minute in a group), counted the way
 bot/telegram/limits.py counts them in one process (a send holds its place from its start
 until a period after its answer), here in a table that all instances read under one row
-lock. Times are the database's own, so instances' clocks do not matter."""
+lock. Times are the database's own, so instances' clocks do not matter.
+
+One transaction serves many sends (`take`): it marks the places whose sends were answered
+since the last one, then decides, in the order they came, for every send that waits in
+the instance at that moment, with the bot's count and each chat's own from two statements,
+and inserts the places it gives in one statement. An instance thus writes one transaction
+per batch of sends, not two per send (storage/limits.py `SharedWindow` makes the batches)."""
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,23 +39,41 @@ class ChatLimit:
     period: float
 
 
-async def reserve(
+@dataclass(frozen=True)
+class Verdict:
+    """A place (its id), or none yet: then the seconds until one may be free, and whether
+    it is the chat's own window that is full (else the bot's)."""
+
+    place: int | None
+    wait: float = 0.0
+    chat_full: bool = False
+
+
+async def take(
     session: AsyncSession,
     limit: int,
     period: float,
-    chat: ChatLimit | None = None,
+    wanted: Sequence[ChatLimit | None],
     *,
+    answered: Collection[int] = (),
     prune: bool = True,
-) -> tuple[int | None, float, bool]:
-    """Take a place: (its id, 0.0, False); or (None, seconds until one may be free, whether
-    it is the chat's own window that is full). Three round trips under the lock: the lock
-    with the database's time, both windows' counts in one statement, the insert; rows past
+) -> list[Verdict]:
+    """Mark the places in `answered` as answered (now: no earlier than their answers, so
+    they count no shorter), then decide for each send in `wanted`, in order: a place, or
+    how long to wait. A send whose chat is full waits for its chat alone; once the bot's
+    window is full, every send after it waits too (first come, first served). Rows past
     every window are deleted when `prune` (now and then is enough: the counts skip them)."""
     now: datetime = (
         await session.execute(
             select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
         )
     ).scalar_one()
+    if answered:
+        await session.execute(
+            update(TelegramSend)
+            .where(TelegramSend.id.in_(list(answered)))
+            .values(answered_at=now)
+        )
     if prune:
         await session.execute(
             delete(TelegramSend).where(
@@ -61,28 +86,72 @@ async def reserve(
                 )
             )
         )
+    if not wanted:
+        return []
     overall = _counting(now, period)
-    columns: list[ColumnElement[Any]] = [
-        func.count().filter(overall),
-        func.min(TelegramSend.answered_at).filter(overall),
-    ]
-    if chat is not None:
-        own = and_(TelegramSend.chat == chat.chat, _counting(now, chat.period))
-        columns += [func.count().filter(own), func.min(TelegramSend.answered_at).filter(own)]
-    counts = (await session.execute(select(*columns))).one()
-    if chat is not None:
-        wait = _wait(now, chat.limit, chat.period, counts[2], counts[3])
-        if wait > 0:
-            return None, wait, True
-    wait = _wait(now, limit, period, counts[0], counts[1])
-    if wait > 0:
-        return None, wait, False
-    taken = await session.scalar(
-        insert(TelegramSend)
-        .values(started_at=now, chat=chat.chat if chat is not None else None)
-        .returning(TelegramSend.id)
+    counts = select(
+        func.count().filter(overall), func.min(TelegramSend.answered_at).filter(overall)
     )
-    return taken, 0.0, False
+    held, oldest = (await session.execute(counts)).one()
+    chats = _Chats(now)
+    limits = [chat for chat in wanted if chat is not None]
+    if limits:
+        longest = max(chat.period for chat in limits)
+        rows = await session.execute(
+            select(TelegramSend.chat, TelegramSend.answered_at).where(
+                TelegramSend.chat.in_({chat.chat for chat in limits}),
+                _counting(now, longest),
+            )
+        )
+        chats.rows = [(chat, at) for chat, at in rows]
+    verdicts: list[Verdict] = []
+    given: list[str | None] = []
+    overall_wait = 0.0
+    for chat in wanted:
+        if chat is not None:
+            wait = chats.wait(chat)
+            if wait > 0:
+                verdicts.append(Verdict(None, wait, chat_full=True))
+                continue
+        if not overall_wait:
+            overall_wait = _wait(now, limit, period, held + len(given), oldest)
+        if overall_wait:
+            verdicts.append(Verdict(None, overall_wait))
+            continue
+        given.append(chat.chat if chat is not None else None)
+        if chat is not None:
+            chats.given[chat.chat] += 1
+        verdicts.append(Verdict(-1))  # the place's id comes from the insert below
+    if given:
+        places = iter(
+            (
+                await session.scalars(
+                    insert(TelegramSend).returning(
+                        TelegramSend.id, sort_by_parameter_order=True
+                    ),
+                    [{"started_at": now, "chat": chat} for chat in given],
+                )
+            ).all()
+        )
+        verdicts = [Verdict(next(places)) if v.place == -1 else v for v in verdicts]
+    return verdicts
+
+
+class _Chats:
+    """Each chat's count in its own window: the rows read, plus the places given in this
+    transaction (in flight)."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.rows: list[tuple[str | None, datetime | None]] = []
+        self.given: Counter[str] = Counter()
+
+    def wait(self, chat: ChatLimit) -> float:
+        since = self.now - timedelta(seconds=chat.period)
+        answers = [at for c, at in self.rows if c == chat.chat and at is not None and at >= since]
+        in_flight = sum(1 for c, at in self.rows if c == chat.chat and at is None)
+        held = len(answers) + in_flight + self.given[chat.chat]
+        return _wait(self.now, chat.limit, chat.period, held, min(answers, default=None))
 
 
 def _counting(now: datetime, period: float) -> ColumnElement[bool]:
@@ -102,11 +171,3 @@ def _wait(now: datetime, limit: int, period: float, held: int, oldest: datetime 
         return _IN_FLIGHT_PAUSE
     return max((oldest + timedelta(seconds=period) - now).total_seconds(), 0.001)
 
-
-async def answered(session: AsyncSession, send_id: int) -> None:
-    """The send was answered: its place is free a period from now."""
-    await session.execute(
-        update(TelegramSend)
-        .where(TelegramSend.id == send_id)
-        .values(answered_at=func.clock_timestamp())
-    )
