@@ -93,11 +93,11 @@ async def _conversation(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts")
+    parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts (a seeded sample)")
     args = parser.parse_args()
     examples = load_examples(corpus_files())
     if args.limit:
-        examples = examples[: args.limit]
+        examples = random.Random(1).sample(examples, min(args.limit, len(examples)))
     texts = [example.text for example in examples]
     ordinary = [example.text for example in examples if example.level is Level.NONE]
     rows = []
