@@ -93,7 +93,9 @@ async def _conversation(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts (a seeded sample)")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="at most this many corpus texts (a seeded sample)"
+    )
     args = parser.parse_args()
     examples = load_examples(corpus_files())
     if args.limit:
