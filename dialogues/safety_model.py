@@ -133,6 +133,10 @@ class SafetyModel:
     # head half calls ambiguous would otherwise only get the question. Above 1: never.
     lean_risk: float = 2.0
     lean_clear: float = 1.0
+    # A lexicon hit whose screen score is at or above this is clear without asking the model
+    # (which could only overrule it as an idiom): no corpus hit the head overruled scored
+    # that high, out of source. Above 1: the model always looks.
+    lexicon_sure: float = 2.0
 
     def probabilities(self, vectors: FloatArray) -> FloatArray:
         return self.head.probabilities(vectors)
@@ -166,6 +170,7 @@ class SafetyModel:
                 veto_threshold=np.float32(self.veto_threshold),
                 lean_risk=np.float32(self.lean_risk),
                 lean_clear=np.float32(self.lean_clear),
+                lexicon_sure=np.float32(self.lexicon_sure),
                 **arrays,
             )
 
@@ -188,6 +193,7 @@ class SafetyModel:
                     float(data["veto_threshold"]),
                     float(data["lean_risk"]) if "lean_risk" in data else 2.0,
                     float(data["lean_clear"]) if "lean_clear" in data else 1.0,
+                    float(data["lexicon_sure"]) if "lexicon_sure" in data else 2.0,
                 )
         except (OSError, KeyError, ValueError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"

@@ -16,7 +16,9 @@ Threshold rule (out-of-source predictions, lexicon included, as the service runs
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
 - the screen's threshold lets through every risky message the rest of the net catches,
-  with a margin (0.8 times the lowest such score).
+  with a margin (0.8 times the lowest such score);
+- a lexicon hit is clear without the model when its screen score is above that of every
+  ordinary corpus hit the head overruled, with the same margin (see `_choose_lexicon_sure`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,13 @@ IDIOM_BUDGET: Final = 0.08
 SCREEN_MARGIN: Final = 0.8
 VETO_LOSS: Final = 0.01
 LANGS: Final = ("da", "en", "mixed")
+# The "leans towards clear" rule's lowest P(clear) (see _choose_head_thresholds); 1.0 is
+# the plain rule. Down to 0.02: where the head sees risk, the crisis answer is right for
+# ambiguous distress too (issue #12 counts either answer), and the clear risk the head half
+# calls ambiguous gets it (leave one author out, eight files: clear 82.1 -> 83.1 %,
+# ambiguous flagged 73.8 -> 73.6 %, the crisis answer instead of the question for 12 -> 26 %
+# of ambiguous distress; 0.05 alone changed nothing).
+LEANS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
 Array = npt.NDArray[Any]
 
 
@@ -321,6 +330,20 @@ def _choose_veto(levels: Array, probs: Array, lexicon: npt.NDArray[np.bool_]) ->
     return best
 
 
+def _choose_lexicon_sure(
+    levels: Array, screen: Array, lexicon: npt.NDArray[np.bool_], kept: npt.NDArray[np.bool_]
+) -> float:
+    """The screen score at or above which a lexicon hit needs no model: the model could only
+    overrule it, and no hit on ordinary talk it overruled (out of source) scored this high,
+    with SCREEN_MARGIN's margin towards 1 ("min mor slår mig ihjel" scores lower on the
+    screen than "jeg vil slå mig selv ihjel")."""
+    overruled = lexicon & ~kept & (levels == Level.NONE)
+    if not overruled.any():
+        return 2.0 if (lexicon & ~kept).any() else 0.0
+    highest = float(screen[overruled].max())
+    return 1.0 - SCREEN_MARGIN * (1.0 - highest)
+
+
 @dataclass(frozen=True)
 class _Rule:
     clear: float  # P(clear) at or above: clear
@@ -343,7 +366,7 @@ def _choose_head_thresholds(
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
     grid = np.unique(np.round(np.quantile(p_risk[levels == Level.NONE],
                                           np.linspace(0.5, 1.0, 51)), 4))
-    leans = [0.1, 0.2, 0.3, 0.4, 0.5, 1.0]  # below 0.1 too much distress gets the crisis answer
+    leans = LEANS
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
     idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, idiom) + 0.01)
@@ -443,12 +466,15 @@ def train(
     )
     screen_threshold = float(SCREEN_MARGIN * oof_screen[caught].min()) if caught.any() else 0.0
     passed = float((oof_screen >= screen_threshold)[~risky].mean()) if (~risky).any() else 0.0
+    sure = _choose_lexicon_sure(levels, oof_screen, lexicon_hits, kept)
+    skipped = int((lexicon_hits & (oof_screen >= sure)).sum())
     head, sw, sb = fit(np.ones(len(examples), dtype=np.bool_))
     model = SafetyModel(
         Screen(sw.astype(np.float32), sb, screen_threshold), head, rule.clear, rule.risk, veto,
-        rule.lean_risk, rule.lean_clear,
+        rule.lean_risk, rule.lean_clear, sure,
     )
-    oof_levels = _levels_from(oof_probs, oof_screen, kept, model)
+    stand = kept | (lexicon_hits & (oof_screen >= sure))
+    oof_levels = _levels_from(oof_probs, oof_screen, stand, model)
     lines = [
         f"thresholds (leave one file out): clear at P(clear) >= {rule.clear:.3f}, or at "
         f"P(ambiguous)+P(clear) >= {rule.lean_risk:.3f} with P(clear) >= {rule.lean_clear:.2f}; "
@@ -456,10 +482,14 @@ def train(
         f"screen >= {screen_threshold:.4f}; "
         f"lexicon overruled at P(none) >= {veto:.3f} "
         f"({int((lexicon_hits & ~kept).sum())} of {int(lexicon_hits.sum())} corpus hits)",
-        f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source)",
+        f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source); "
+        f"a lexicon hit is clear without the model at screen >= {sure:.4f} "
+        f"({skipped} of {int(lexicon_hits.sum())} corpus hits)",
         "out-of-source figures on the training corpus (lexicon, screen and head together;",
         "each file judged by a net trained on the other files):",
         evaluate(examples, oof_levels),
+        "ambiguous distress given the crisis answer rather than the question: "
+        f"{_rate(np.array(oof_levels) == Level.CLEAR, levels == Level.AMBIGUOUS):.1%}",
     ]
     for source in sorted({e.source for e in examples}):
         chosen = [i for i in range(len(examples)) if examples[i].source == source]
@@ -476,6 +506,7 @@ def _pick(texts: Sequence[str], mask: npt.NDArray[np.bool_]) -> list[str]:
 def _levels_from(
     probs: Array, screen: Array, lexicon: npt.NDArray[np.bool_], model: SafetyModel
 ) -> list[Level]:
+    """`lexicon`: the hits that stand (those the head let stand or the screen was sure of)."""
     result: list[Level] = []
     for p, s, lex in zip(probs, screen, lexicon, strict=True):
         if lex:

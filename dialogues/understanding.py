@@ -41,6 +41,17 @@ log = logging.getLogger(__name__)
 _CONTEXT_CHARS: Final = 500  # of each earlier text, joined with the new one
 _CHUNK_CHARS: Final = 200
 _EDGE_CHUNKS: Final = 3
+# A text leaves its question open for the context (its next or last words may change the
+# verdict) when it is a fragment (at most _FRAGMENT_WORDS words with letters: "jeg vil
+# bare", "i have the pills"), a lexicon hit the head overruled, or the head saw risk in it
+# at _OPEN_RISK or more (P(ambiguous)+P(clear)) without flagging it. A joined context in
+# which no text is open and none flagged is read by the lexicon only: each part was read
+# on its own (by the screen or the model) and found clearly ordinary. Chosen on risky
+# corpus messages cut in two halves and sent one after the other: at 0.3 no split the net
+# caught before was missed, at 0.5 one was; the model then reads about half as many joined
+# texts.
+_FRAGMENT_WORDS: Final = 3
+_OPEN_RISK: Final = 0.3
 
 
 def _chunks(text: str) -> list[str]:
@@ -73,14 +84,17 @@ def _unit(vector: Vector) -> Vector:
     return vector / norm if norm else vector
 
 
+def _words(text: str) -> int:
+    return sum(any(c.isalpha() for c in word) for word in normalize(text).split())
+
+
 def _too_little(text: str) -> bool:
     """At most one word with letters and no emoji or symbol ("Maane", "blah 14", "ok 2"):
     too little for the model, which came out sure of risk on such texts; the lexicon
     ("kms") and the context (the person's next or last words) still read them. In the
     corpus only "kms" and "💊💊💊 tonight" are risky and this short."""
-    words = [word for word in normalize(text).split() if any(c.isalpha() for c in word)]
     symbols = any(unicodedata.category(c) == "So" for c in text)
-    return len(words) <= 1 and not symbols
+    return _words(text) <= 1 and not symbols
 
 
 @dataclass(frozen=True)
@@ -123,6 +137,7 @@ class _Said:
     at: datetime
     text: str
     level: Level
+    open: bool = True  # see _OPEN_RISK: the context may change its verdict
 
 
 class Context:
@@ -149,10 +164,12 @@ class Context:
                 del self._recent[key]
             return list(said)
 
-    def add(self, key: str, text: str, level: Level, now: datetime) -> None:
+    def add(
+        self, key: str, text: str, level: Level, now: datetime, *, open_: bool = True
+    ) -> None:
         with self._lock:
             said = self._recent.pop(key, None) or deque(maxlen=self.keep)
-            said.append(_Said(now, text[:_CONTEXT_CHARS], level))
+            said.append(_Said(now, text[:_CONTEXT_CHARS], level, open_))
             self._recent[key] = said
             while len(self._recent) > self.people:
                 self._recent.popitem(last=False)
@@ -190,21 +207,35 @@ class SafetyNet:
 
     def judge(self, text: str) -> tuple[Verdict, Vector | None]:
         """One text on its own, blocking (the model runs in the calling thread)."""
+        verdict, vector, _ = self._alone(text)
+        return verdict, vector
+
+    def _alone(self, text: str) -> tuple[Verdict, Vector | None, bool]:
+        """The verdict, the vector when the model was asked, and whether the text leaves
+        its question open for the context (see _OPEN_RISK)."""
         hit = self.lexicon.check(text)
+        fragment = _words(text) <= _FRAGMENT_WORDS
         if self.model is None or self.pool is None:
-            return (Verdict(Level.CLEAR, "lexicon", hit.category) if hit else NONE), None
-        if hit is None and not self.model.screen.passes(text):
-            return NONE, None
+            return (Verdict(Level.CLEAR, "lexicon", hit.category) if hit else NONE), None, True
+        score = self.model.screen.score(text)
+        if hit is not None and score >= self.model.lexicon_sure:
+            return Verdict(Level.CLEAR, "lexicon", hit.category), None, True
+        if hit is None and score < self.model.screen.threshold:
+            return NONE, None, fragment
         vectors = self.pool.embedder.embed(_chunks(text))
         every = self.model.probabilities(vectors)
         p = every[int(np.argmax(every[:, Level.AMBIGUOUS] + every[:, Level.CLEAR]))]
         vector = vectors[0] if len(vectors) == 1 else _unit(vectors.mean(axis=0))
+        # A lexicon hit the head overrules is open too: read alone, its words are an idiom;
+        # the lexicon alone would read the same words in the joined text as risk.
+        open_ = (fragment or hit is not None
+                 or float(p[Level.AMBIGUOUS] + p[Level.CLEAR]) >= _OPEN_RISK)
         if hit is not None and p[Level.NONE] < self.model.veto_threshold:
-            return Verdict(Level.CLEAR, "lexicon", hit.category), vector
+            return Verdict(Level.CLEAR, "lexicon", hit.category), vector, open_
         level = self.model.level_of(p)
         if level and _too_little(text):
             level = Level.NONE
-        return (Verdict(level, "model", level.label) if level else NONE), vector
+        return (Verdict(level, "model", level.label) if level else NONE), vector, open_
 
     async def understand(self, key: str, text: str) -> Meaning:
         """The meaning of `text` from the person known as `key` (a pseudonym), judged alone
@@ -212,19 +243,22 @@ class SafetyNet:
         if not text.strip():
             return Meaning(text, _pool=self.pool)
         now = self.clock()
-        verdict, vector = await self._judge(text)
+        verdict, vector, open_ = await self._judge_alone(text)
         meaning = Meaning(text, verdict, vector, self.pool)
         earlier = self.context.recent(key, now)
-        if earlier and verdict.level is not Level.CLEAR:
+        before = max([verdict.level, *(said.level for said in earlier)])
+        # Judged together only when that can change the answer: nothing said is clear yet.
+        if earlier and before is not Level.CLEAR:
             joined = " ".join([*(said.text for said in earlier), text])
             # A new text too short for the model adds too little for it to judge the whole
             # again ("blah 24" after "blah 23"): the lexicon reads the whole ("jeg vil bare"
-            # + "dø").
-            if _too_little(text):
+            # + "dø"). So does it when every part was read by the model and found clearly
+            # ordinary, none a fragment: the model is asked again only when a part is open.
+            opened = open_ or before is not Level.NONE or any(s.open for s in earlier)
+            if _too_little(text) or not opened:
                 together = self.plain(joined).verdict
             else:
                 together, _ = await self._judge(joined)
-            before = max([verdict.level, *(said.level for said in earlier)])
             if together.level > before:
                 meaning.verdict = Verdict(
                     together.level, f"context-{together.layer}", together.category
@@ -232,13 +266,19 @@ class SafetyNet:
         if meaning.verdict.level > verdict.level:
             self.context.forget(key)  # answered as a whole: do not answer it again
         else:
-            self.context.add(key, text, verdict.level, now)
+            self.context.add(key, text, verdict.level, now, open_=open_)
         return meaning
 
     async def _judge(self, text: str) -> tuple[Verdict, Vector | None]:
         if self.pool is None:
             return self.judge(text)
         result: tuple[Verdict, Vector | None] = await self.pool.run(self.judge, text)
+        return result
+
+    async def _judge_alone(self, text: str) -> tuple[Verdict, Vector | None, bool]:
+        if self.pool is None:
+            return self._alone(text)
+        result: tuple[Verdict, Vector | None, bool] = await self.pool.run(self._alone, text)
         return result
 
     def plain(self, text: str) -> Meaning:

