@@ -38,8 +38,8 @@ CONVERSATION_HELD_OUT = DATA / "conversation_heldout.yaml"
 # Floors that keep what the net reaches from sliding back (clear recall, ambiguous answered,
 # ordinary alarms, idiom alarms), a little below what was measured (see the test).
 FLOORS = {
-    "safety_heldout.yaml": (0.80, 0.88, 0.05, 0.10),
-    "safety_heldout_v2.yaml": (0.88, 0.80, 0.05, 0.13),
+    "safety_heldout.yaml": (0.82, 0.91, 0.05, 0.10),
+    "safety_heldout_v2.yaml": (0.83, 0.83, 0.05, 0.10),
 }
 
 
@@ -81,9 +81,9 @@ def _rates(examples: list[Example], levels: list[Level]) -> Figures:
 @pytest.mark.parametrize("name", HELD_OUT_SETS)
 def test_the_held_out_set_is_apart_from_the_corpus(name: str) -> None:
     """Written apart, so only common phrases ("i give up", "jeg kan ikke mere") can coincide.
-    With eight corpus files by seven authors, 31 of 390 do (24 of them ambiguous distress,
-    2 clear risk); without them the held-out figures were 81.8 % clear, 88.3 % ambiguous,
-    0.0 % ordinary, 5.9 % idioms (2026-12-02), against 81.3, 90.4, 0.0 and 5.5 with them."""
+    With nine corpus files by eight authors, 35 of 390 and 44 of 440 do; docs/safety-model.md
+    gives the figures without them (within a point of those with them, except the second
+    set's ambiguous distress: 80.3 % without, 85.0 % with)."""
     corpus_texts = {e.text.strip().lower() for e in load_examples(corpus_files())}
     held = load_examples([DATA / name])
     assert len(held) >= 300
@@ -93,9 +93,9 @@ def test_the_held_out_set_is_apart_from_the_corpus(name: str) -> None:
 
 
 def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
-    """Measured with the head of 72fc913 (2026-12-02): the first set 81.3 % clear, 90.4 %
-    ambiguous, 0.0 % ordinary, 5.5 % idioms; the second (its first evaluation) 88.8 %,
-    80.0 %, 0.0 %, 12.7 %."""
+    """Measured with the head of the third session (nine corpus files, 2026-12-02): the first
+    set 83.5 % clear, 93.2 % ambiguous, 1.6 % ordinary, 7.3 % idioms; the second 85.0 %,
+    85.0 %, 0.7 %, 5.5 % (docs/safety-model.md)."""
     f = _rates(held_out.examples, held_out.levels)
     clear, ambiguous, ordinary, idioms = FLOORS[held_out.name]
     assert Figures.rate(f.clear_recall["all"]) >= clear
@@ -106,9 +106,11 @@ def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
 
 def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*corpus)
-    # In sample (the shipped head on its own training data): 98.5 %, 99.3 %, 0.1 %, 3.3 %.
-    assert Figures.rate(f.clear_recall["all"]) >= 0.97
-    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.98
+    # In sample (the shipped head on its own training data): 95.1 %, 98.3 %, 0.2 %, 3.3 %;
+    # the head of eight files reached 98.5 % clear in sample, and with the ninth (hard
+    # negatives with the surface words of plans) its thresholds rose: docs/safety-model.md.
+    assert Figures.rate(f.clear_recall["all"]) >= 0.94
+    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.97
     assert Figures.rate(f.ordinary_alarms["all"]) <= 0.01
     assert Figures.rate(f.idiom_alarms["all"]) <= 0.05
 
