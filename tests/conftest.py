@@ -45,7 +45,7 @@ def _backends() -> list[object]:
     ]
 
 
-def _run_apart(work: Coroutine[Any, Any, None]) -> None:
+def run_apart(work: Coroutine[Any, Any, None]) -> None:
     """Run a coroutine to the end on a loop of its own (a test's loop may be running)."""
     errors: list[BaseException] = []
 
@@ -74,7 +74,7 @@ async def _migrate(url: str) -> None:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite file the migrations built, once per session; tests get copies."""
     path = tmp_path_factory.mktemp("template") / "snakkes.db"
-    _run_apart(_migrate(f"sqlite+aiosqlite:///{path}"))
+    run_apart(_migrate(f"sqlite+aiosqlite:///{path}"))
     assert not path.with_name(path.name + "-wal").exists(), "the template's WAL was not folded"
     return path
 
@@ -93,12 +93,12 @@ def postgres_template() -> Iterator[str]:
     if not POSTGRES_URL:
         pytest.skip("SNAKKES_TEST_POSTGRES_URL is not set")
     template = fresh_postgres_database(prefix="snakkes_template_")
-    _run_apart(template.create())
+    run_apart(template.create())
     try:
-        _run_apart(_migrate(template.url))
+        run_apart(_migrate(template.url))
         yield template.name
     finally:
-        _run_apart(template.drop())
+        run_apart(template.drop())
 
 
 @pytest.fixture(params=_backends())
