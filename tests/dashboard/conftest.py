@@ -1,11 +1,12 @@
 """The dashboard's tests: the service as `snakkes run` starts it (no Telegram), on a
 database that a fortnight of the real domain code has filled (tests/statistics/world.py),
-with two coordinators and an administrator added as `snakkes coordinators add` adds them."""
+with two coordinators and an administrator added as `snakkes coordinators add` adds them.
+The fortnight is played once per session; each module's service starts on a copy of it."""
 
 from __future__ import annotations
 
-import dataclasses
 import re
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from bot.dashboard.auth import hash_password
 from storage import coordinators
 from storage.types import utcnow
 from tests.clock import SteppingClock
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, run_apart
 from tests.e2e.conftest import Snakkes, free_port
 from tests.statistics.scenario import play
 from tests.statistics.world import World, two_organisations
@@ -40,7 +41,8 @@ def dashboard_settings(data_dir: Path) -> Settings:
     return two_organisations(settings)
 
 
-async def filled_service(data_dir: Path) -> Snakkes:
+async def fill(data_dir: Path) -> None:
+    """Play the fortnight into data_dir/snakkes.db and add the accounts."""
     settings = dashboard_settings(data_dir)
     world = World(settings)
     await world.open()
@@ -52,14 +54,29 @@ async def filled_service(data_dir: Path) -> Snakkes:
                                        admin=admin, now=utcnow())
     finally:
         await world.close()
-    snakkes = Snakkes(dataclasses.replace(settings), SteppingClock())
+
+
+@pytest.fixture(scope="session")
+def filled_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data_dir = tmp_path_factory.mktemp("dashboard-world")
+    run_apart(fill(data_dir))
+    path = data_dir / "snakkes.db"
+    assert not path.with_name(path.name + "-wal").exists(), "the world's WAL was not folded"
+    return path
+
+
+async def filled_service(data_dir: Path, filled: Path) -> Snakkes:
+    shutil.copyfile(filled, data_dir / "snakkes.db")
+    snakkes = Snakkes(dashboard_settings(data_dir), SteppingClock())
     await snakkes.start()
     return snakkes
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
-async def service(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Snakkes]:
-    snakkes = await filled_service(tmp_path_factory.mktemp("dashboard"))
+async def service(
+    tmp_path_factory: pytest.TempPathFactory, filled_database: Path
+) -> AsyncIterator[Snakkes]:
+    snakkes = await filled_service(tmp_path_factory.mktemp("dashboard"), filled_database)
     yield snakkes
     await snakkes.stop()
 

