@@ -37,6 +37,17 @@ from dialogues.safety_training import Example, corpus_files, load_examples
 from dialogues.understanding import SafetyNet
 
 
+def summary(costs: list[float], to_model: int) -> dict[str, Any]:
+    """CPU milliseconds per message, and the share of messages the model read."""
+    return {
+        "messages": len(costs),
+        "cpu_ms_p50": round(statistics.median(costs), 2),
+        "cpu_ms_p99": round(percentile(costs, 0.99), 2),
+        "cpu_ms_mean": round(statistics.fmean(costs), 2),
+        "share_to_model": round(to_model / len(costs), 3),
+    }
+
+
 def measure(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
     costs: list[float] = []
     to_model = 0
@@ -45,13 +56,7 @@ def measure(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
         _, vector = net.judge(text)
         costs.append((time.thread_time() - started) * 1000)
         to_model += vector is not None
-    return {
-        "messages": len(texts),
-        "cpu_ms_p50": round(statistics.median(costs), 2),
-        "cpu_ms_p99": round(percentile(costs, 0.99), 2),
-        "cpu_ms_mean": round(statistics.fmean(costs), 2),
-        "share_to_model": round(to_model / len(texts), 3),
-    }
+    return summary(costs, to_model)
 
 
 async def converse(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
@@ -62,13 +67,7 @@ async def converse(net: SafetyNet, texts: list[str]) -> dict[str, Any]:
         meaning = await net.understand("bench", text)
         costs.append((time.process_time() - started) * 1000)
         to_model += meaning.vector is not None
-    return {
-        "messages": len(texts),
-        "cpu_ms_p50": round(statistics.median(costs), 2),
-        "cpu_ms_p99": round(percentile(costs, 0.99), 2),
-        "cpu_ms_mean": round(statistics.fmean(costs), 2),
-        "share_to_model": round(to_model / len(texts), 3),
-    }
+    return summary(costs, to_model)
 
 
 REPLIES = ("ja", "nej", "ok", "tak", "hej", "yes", "no", "okay", "måske", "ved ikke", "lol")
