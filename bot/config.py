@@ -99,6 +99,7 @@ class WebSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     trusted_proxies: tuple[str, ...] = ()
+    sweep_seconds: int = 10
 
 
 @dataclass(frozen=True)
@@ -492,6 +493,8 @@ def _validate_service(settings: Settings) -> None:
         raise ConfigError(
             f"{src}: [web] trusted_proxies must list IP addresses or networks"
         ) from None
+    if settings.web.sweep_seconds <= 0:
+        raise ConfigError(f"{src}: [web] sweep_seconds must be more than 0")
     if settings.privacy.message_retention_hours < 0:
         raise ConfigError(f"{src}: [privacy] message_retention_hours must be 0 or more")
 

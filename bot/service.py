@@ -148,7 +148,8 @@ class Service:
             announcer.subscribe(OUTBOX, lambda _payload: postman.wake())
             postman.announce = functools.partial(announcer.announce, payload="", channel=OUTBOX)
             service.feed = HubFeed(service.hub, announcer)
-        service.web = WebChannel(core, announcer=service.announcer, hub=service.hub)
+        service.web = WebChannel(core, announcer=service.announcer, hub=service.hub,
+                                 sweep_every=settings.web.sweep_seconds)
         postman.register("web", service.web)
         postman.register(CONSOLE_CHANNEL, ConsoleSender(service.hub))
         if settings.telegram.enabled:

@@ -56,6 +56,7 @@ def test_secrets_never_show_in_a_repr(tmp_path: Path) -> None:
     [
         ("[web]\nport = 'eighty'\n", "[web] port must be a whole number"),
         ("[web]\nport = 70000\n", "[web] port must be between"),
+        ("[web]\nsweep_seconds = 0\n", "[web] sweep_seconds must be more than 0"),
         ("[telegram]\nmode = 'push'\n", "[telegram] mode must be"),
         ("[nonsense]\n", "unknown section [nonsense]"),
         ("[web]\nhots = 'x'\n", "unknown key [web] hots"),
