@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 
@@ -11,10 +12,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
-# Verified against when the name is unknown, so a wrong name takes as long as a wrong
-# password and the time of an answer does not tell which names exist.
-_DUMMY = _HASHER.hash("no such coordinator")
 MIN_PASSWORD = 12
+
+
+@functools.cache
+def _dummy() -> str:
+    """Verified against when the name is unknown, so a wrong name takes as long as a wrong
+    password and the time of an answer does not tell which names exist. Made at the first
+    check, whichever name it is for, not at import: a command line that checks no password
+    does not pay for a hash (0.1-0.3 s of CPU)."""
+    return _HASHER.hash("no such coordinator")
 
 
 def hash_password(password: str) -> str:
@@ -24,8 +31,9 @@ def hash_password(password: str) -> str:
 
 
 def verify(password_hash: str | None, password: str) -> bool:
+    dummy = _dummy()
     try:
-        return _HASHER.verify(password_hash or _DUMMY, password) and password_hash is not None
+        return _HASHER.verify(password_hash or dummy, password) and password_hash is not None
     except (VerificationError, InvalidHashError):
         return False
 
