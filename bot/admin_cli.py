@@ -12,7 +12,6 @@ from typing import Any
 
 from bot.config import Settings
 from bot.dashboard.auth import hash_password
-from bot.service import settings_keyring
 from insights import compute, exports, research
 from insights.calendar import GRAINS, Grain, default_year
 from insights.labels import LANGUAGES, Language
@@ -132,6 +131,8 @@ async def _add(settings: Settings, name: str, org: str, hashed: str, *, admin: b
 
 
 async def _keys(settings: Settings, action: str) -> int:
+    from bot.service import settings_keyring  # noqa: PLC0415 - the CLI loads no service
+
     keyring = settings_keyring(settings)
     if action == "id":
         print(keyring.key_id)
