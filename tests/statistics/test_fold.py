@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.config import load_settings
 from storage import events, participants, statistics, totals
+from storage.crypto import Keyring
 from storage.db import Database
 from storage.models import (
     DailyCount,
@@ -27,7 +31,13 @@ from storage.models import (
     StatEvent,
 )
 from storage.statistics import Figures, Periods
-from tests.conftest import SettingsFactory
+from tests.conftest import (
+    TEST_SECRET,
+    _backends,
+    fresh_postgres_database,
+    run_apart,
+    seed_sqlite,
+)
 from tests.statistics.scenario import play
 from tests.statistics.world import World, two_organisations
 
@@ -41,16 +51,62 @@ class Crash(Exception):
     pass
 
 
-@pytest.fixture
-async def played(database_url: str, make_settings: SettingsFactory) -> AsyncIterator[Database]:
-    """The statistics tests' fortnight, played through the service, nothing folded."""
-    world = World(two_organisations(make_settings(database_url=database_url)))
+async def _play_into(url: str, data_dir: Path) -> None:
+    settings = load_settings(None, {
+        "SNAKKES_SERVICE_DATA_DIR": str(data_dir),
+        "SNAKKES_DATABASE_URL": url,
+        "SNAKKES_SECURITY_SECRET_KEY": TEST_SECRET,
+    })
+    world = World(two_organisations(settings))
     await world.open()
     try:
         await play(world)
-        yield world.service.database
     finally:
         await world.close()
+
+
+@pytest.fixture(scope="session")
+def played_sqlite(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Path:
+    """The fortnight played once per session into a SQLite file; each test folds a copy."""
+    data_dir = tmp_path_factory.mktemp("fortnight")
+    path = data_dir / "snakkes.db"
+    seed_sqlite(sqlite_template, path)
+    run_apart(_play_into(f"sqlite+aiosqlite:///{path}", data_dir))
+    assert not path.with_name(path.name + "-wal").exists(), "the fortnight's WAL was not folded"
+    return path
+
+
+@pytest.fixture(scope="session")
+def played_postgres(
+    tmp_path_factory: pytest.TempPathFactory, postgres_template: str
+) -> Iterator[str]:
+    """The fortnight played once per session into a PostgreSQL database: the TEMPLATE of
+    each test's database."""
+    played = fresh_postgres_database(template=postgres_template, prefix="snakkes_played_")
+    run_apart(played.create())
+    try:
+        run_apart(_play_into(played.url, tmp_path_factory.mktemp("fortnight-pg")))
+        yield played.name
+    finally:
+        run_apart(played.drop())
+
+
+@pytest.fixture(params=_backends())
+async def played(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The statistics tests' fortnight, played through the service, nothing folded: a copy
+    of the session's (tests/statistics/test_statistics.py plays it afresh and checks it)."""
+    keyring = Keyring(TEST_SECRET.encode())
+    if request.param == "sqlite":
+        path = tmp_path / "snakkes.db"
+        shutil.copyfile(request.getfixturevalue("played_sqlite"), path)
+        database = Database(f"sqlite+aiosqlite:///{path}", keyring)
+        yield database
+        await database.close()
+        return
+    async with fresh_postgres_database(template=request.getfixturevalue("played_postgres")) as url:
+        database = Database(url, keyring)
+        yield database
+        await database.close()
 
 
 async def figures(database: Database) -> list[Figures]:
