@@ -5,6 +5,7 @@ written once in ordinary Danish matches "skole", "Skøle" and "skoole" alike."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
@@ -19,11 +20,7 @@ class Pattern:
 
     @classmethod
     def compile(cls, source: str) -> Pattern:
-        prefix = source.rstrip().endswith("*")
-        words = tuple(_spelled_out(fold_word(w) for w in normalize(source.rstrip("* ")).split()))
-        if not words:
-            raise ValueError(f"empty keyword pattern: {source!r}")
-        return cls(source, words, prefix)
+        return _compiled(source)
 
     def found_in(self, text_words: list[str]) -> bool:
         return next(self.starts(text_words), None) is not None
@@ -67,7 +64,8 @@ class Keywords:
         object.__setattr__(self, "_words", frozenset(p.words[0] for p in single))
         prefixes = tuple(p.words[0] for p in single if p.prefix_last)
         object.__setattr__(self, "_prefixes", prefixes)
-        object.__setattr__(self, "_phrases", tuple(p for p in self.patterns if p not in single))
+        phrases = tuple(p for p in self.patterns if len(p.words) > 1)  # the rest: not single
+        object.__setattr__(self, "_phrases", phrases)
 
     @classmethod
     def compile(cls, sources: Iterable[str]) -> Keywords:
@@ -121,6 +119,17 @@ def without_fillers(words: list[str]) -> list[str]:
     """The words without fillers that sit inside phrases people type ("how does this
     *even* work", "er det *egentlig* en bot"): a keyword phrase also matches across them."""
     return [word for word in words if word not in _FILLERS]
+
+
+@functools.cache
+def _compiled(source: str) -> Pattern:
+    """A pattern is immutable: compiled once per process for each source (a service start
+    compiles about 5,000, nearly all the same ones again after a restart in one process)."""
+    prefix = source.rstrip().endswith("*")
+    words = tuple(_spelled_out(fold_word(w) for w in normalize(source.rstrip("* ")).split()))
+    if not words:
+        raise ValueError(f"empty keyword pattern: {source!r}")
+    return Pattern(source, words, prefix)
 
 
 def _spelled_out(words: Iterable[str]) -> list[str]:
