@@ -118,13 +118,6 @@ def too_close(inners: list[Shown], outers: list[Shown]) -> list[tuple[Shown, Sho
             if days_within(inners[i], outers[o])]  # the same cell is no pair
 
 
-def inside(inner: Shown, outer: Shown) -> bool:
-    """The inner count is part of the outer one: the same row or a category of it, over
-    the same days or fewer; not the same cell."""
-    return (inner.table == outer.table and rows_linked(inner.row, outer.row)
-            and days_within(inner, outer))
-
-
 def allowed_reports(figures: Figures, calendar: Calendar) -> list[Report]:
     """Every report one may ask for (the language changes the words, not the cells:
     `test_the_language_changes_words_not_cells`)."""
@@ -156,7 +149,8 @@ def test_no_two_reports_subtract_to_a_count_below_five(seed: int) -> None:
         by_row: dict[tuple[str, str], list[Shown]] = {}
         for c in cells:
             by_row.setdefault((c.table, c.row), []).append(c)
-        # Every pair of cells `inside` would link, found row pair by row pair: whether two
+        # Every inner count that is part of an outer one (the same row or a category of it,
+        # over the same days or fewer, not the same cell) is at least 5 below it. Whether two
         # rows are linked is decided once for them, not again for each pair of their cells.
         for (table, row), inners in by_row.items():
             for (t, r), outers in by_row.items():
