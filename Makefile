@@ -1,5 +1,9 @@
 # Two commands do everything: `make run` and `make test`. Both set themselves up.
 PYTHON ?= python3
+# `make test` shares the test files out over JOBS pytest processes (pytest-xdist), each file
+# whole in one of them (its module-scoped service and browser start once): most tests wait
+# on sockets, so two processes use a 2-core machine's second core. `make test JOBS=1`: one.
+JOBS ?= 2
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
@@ -20,7 +24,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@sh .ci/ensure-chromium
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter-out 1,$(JOBS)),-n $(JOBS) --dist loadfile)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
