@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import TelegramBudget, TelegramSend
 
@@ -89,21 +89,28 @@ async def take(
     if not wanted:
         return []
     overall = _counting(now, period)
-    counts = select(
-        func.count().filter(overall), func.min(TelegramSend.answered_at).filter(overall)
-    )
-    held, oldest = (await session.execute(counts)).one()
     chats = _Chats(now)
     limits = [chat for chat in wanted if chat is not None]
-    if limits:
-        longest = max(chat.period for chat in limits)
-        rows = await session.execute(
-            select(TelegramSend.chat, TelegramSend.answered_at).where(
-                TelegramSend.chat.in_({chat.chat for chat in limits}),
-                _counting(now, longest),
-            )
+    if not limits:
+        counts = select(
+            func.count().filter(overall), func.min(TelegramSend.answered_at).filter(overall)
         )
-        chats.rows = [(chat, at) for chat, at in rows]
+        held, oldest = (await session.execute(counts)).one()
+    else:
+        # The bot's count and the chats' rows in one statement (one round trip): the two
+        # arrays are aggregated from the same rows in the same order, pair by pair.
+        longest = max(chat.period for chat in limits)
+        in_chats = and_(
+            TelegramSend.chat.in_({chat.chat for chat in limits}), _counting(now, longest)
+        )
+        counts = select(
+            func.count().filter(overall),
+            func.min(TelegramSend.answered_at).filter(overall),
+            func.array_agg(TelegramSend.chat).filter(in_chats),
+            func.array_agg(TelegramSend.answered_at).filter(in_chats),
+        ).where(or_(overall, in_chats))
+        held, oldest, chat_keys, answers = (await session.execute(counts)).one()
+        chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
     verdicts: list[Verdict] = []
     given: list[str | None] = []
     overall_wait = 0.0
@@ -135,6 +142,19 @@ async def take(
         )
         verdicts = [Verdict(next(places)) if v.place == -1 else v for v in verdicts]
     return verdicts
+
+
+async def mark_answered(connection: AsyncConnection, answered: Collection[int]) -> None:
+    """Mark places answered outside the budget's lock (a statement of its own, committed
+    at once): the time is the database's when the statement runs, no earlier than the
+    answers, and a `take` that counted them before still counted them as in flight. Either
+    way a send counts no shorter than it should; the lock only orders the decisions."""
+    if answered:
+        await connection.execute(
+            update(TelegramSend)
+            .where(TelegramSend.id.in_(list(answered)))
+            .values(answered_at=func.clock_timestamp())
+        )
 
 
 class _Chats:

@@ -200,6 +200,7 @@ class SharedWindow:
         # matter only for the next minute (see storage.db.create_unflushed_engine).
         self.engine = create_unflushed_engine(database.url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._queue: deque[_Wanted] = deque()
         self._answered: list[int] = []  # places whose sends were answered, not yet marked
         self._held: set[int] = set()  # places taken and not yet marked answered
@@ -287,14 +288,10 @@ class SharedWindow:
     async def _ask_once(self) -> float:
         """One transaction for the queue's head and every answer so far; returns how long
         the queue must wait before it asks again (the bot's window is full), else 0."""
-        batch: list[_Wanted] = []
-        while self._queue and len(batch) < _BATCH:
-            wanted = self._queue.popleft()
-            if not wanted.verdict.done():  # its send was cancelled meanwhile
-                batch.append(wanted)
+        batch = self._head()
         answered, self._answered = self._answered, []
-        if not batch and not answered:
-            return 0.0
+        if not batch:
+            return await self._mark(answered) if answered else 0.0
         self._transactions += 1
         try:
             async with self._sessions() as session, session.begin():
@@ -331,6 +328,30 @@ class SharedWindow:
                 wanted.verdict.set_result(verdict)
         self._queue.extendleft(reversed(later))
         return pause
+
+
+    def _head(self) -> list[_Wanted]:
+        """The sends at the queue's head, as many as one transaction decides."""
+        batch: list[_Wanted] = []
+        while self._queue and len(batch) < _BATCH:
+            wanted = self._queue.popleft()
+            if not wanted.verdict.done():  # its send was cancelled meanwhile
+                batch.append(wanted)
+        return batch
+
+    async def _mark(self, answered: list[int]) -> float:
+        """Only answers to mark (nothing waits): one statement, committed as it runs,
+        without the budget's lock (storage.budget.mark_answered), instead of a transaction
+        that queues for the lock. Returns the pause before the next try, if it failed."""
+        try:
+            async with self._autocommit.connect() as connection:
+                await budget.mark_answered(connection, answered)
+        except Exception as error:
+            self._answered.extend(answered)  # marked next time (or taken for gone)
+            log.warning("shared send window not updated: %s", type(error).__name__)
+            return _DATABASE_PAUSE
+        self._held.difference_update(answered)
+        return 0.0
 
 
 @dataclass(eq=False)
