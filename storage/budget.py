@@ -103,13 +103,13 @@ async def take(
         in_chats = and_(
             TelegramSend.chat.in_({chat.chat for chat in limits}), _counting(now, longest)
         )
-        counts = select(
+        both = select(
             func.count().filter(overall),
             func.min(TelegramSend.answered_at).filter(overall),
             func.array_agg(TelegramSend.chat).filter(in_chats),
             func.array_agg(TelegramSend.answered_at).filter(in_chats),
         ).where(or_(overall, in_chats))
-        held, oldest, chat_keys, answers = (await session.execute(counts)).one()
+        held, oldest, chat_keys, answers = (await session.execute(both)).one()
         chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
     verdicts: list[Verdict] = []
     given: list[str | None] = []
