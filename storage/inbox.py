@@ -65,6 +65,14 @@ async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:
         )
 
 
+async def handled_one(session: AsyncSession, update_id: int) -> None:
+    """One update handled: deleted in the transaction of the turn that handled it."""
+    await session.execute(_DELETE_ONE, {"update_id": update_id})
+
+
+_DELETE_ONE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("update_id"))
+
+
 async def set_aside(session: AsyncSession, update_id: int, now: datetime) -> None:
     """An update that cannot be handled: kept as a count, its content dropped."""
     await session.execute(

@@ -188,6 +188,8 @@ class TelegramChannel:
             await self._quietly(query.answer())
         if inbound is None:
             return
+        poller = self.poller
+        settle = poller.settle(update.update_id) if poller is not None else None
         handled = await self.core.handle(
             Envelope(
                 channel=CHANNEL,
@@ -196,8 +198,11 @@ class TelegramChannel:
                 inbound=inbound,
                 update_key=str(update.update_id),
                 language_hint=language,
+                settle=settle,
             )
         )
+        if settle is not None and poller is not None:
+            poller.settled(update.update_id)
         if handled.duplicate:
             return
         if query is not None and query.message is not None:

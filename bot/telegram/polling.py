@@ -4,10 +4,11 @@ python-telegram-bot's Updater confirms each fetched batch (asks for the next off
 as it is queued in memory, so a crash loses what was fetched and not yet handled; and one
 update it cannot parse stops its loop for good while it logs the batch, content and all.
 Here a batch is stored (storage/inbox.py) before the next offset is asked for, and an
-update is deleted there once handled. A stored batch goes to the handlers as fetched when
-nothing older waits; what waits (after a restart, a failed update, handlers full) the
-handlers take from the inbox, oldest first, and a look there every second is the safety
-net. An update that cannot be read is set aside without its content and counted; the loop
+update is deleted there once handled: in the transaction of the turn that handled it when
+it reaches the core (`settle`), else just after. A stored batch goes to the handlers as
+fetched when nothing older waits; what waits (after a restart, a failed update, handlers
+full) the handlers take from the inbox, oldest first, and a look there every second is the
+safety net. An update that cannot be read is set aside without its content and counted; the loop
 goes on.
 
 PTB's Bot still makes the calls (`do_api_request`, with the raw JSON back, so nothing is
@@ -18,12 +19,14 @@ lower-case name keeps PTB from suggesting its own get_updates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken
 
@@ -62,6 +65,7 @@ class InboxPoller:
         self.set_aside = 0  # updates that could not be read, since the start
         self._in_hand: set[int] = set()
         self._done: list[int] = []  # handled, their rows not yet deleted (still in hand)
+        self._settled: set[int] = set()  # rows deleted by the turn that handled them
         # Whether updates may wait in the inbox that no handler has (at the start: maybe);
         # while they may, fetched ones go through the inbox too, behind them.
         self._backlog = True
@@ -208,12 +212,26 @@ class InboxPoller:
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
+    def settle(self, update_id: int) -> Callable[[AsyncSession], Awaitable[None]] | None:
+        """For the core: delete this update's inbox row in the transaction of the turn
+        that handles it (then `settled`), instead of in a transaction of its own after."""
+        if update_id not in self._in_hand:
+            return None
+        return functools.partial(inbox.handled_one, update_id=update_id)
+
+    def settled(self, update_id: int) -> None:
+        """The turn that deleted the update's row committed."""
+        self._settled.add(update_id)
+
     async def _handle(self, update_id: int, update: Update) -> None:
         ok = False
         try:
             ok = await self.process(update)
         finally:
-            if ok:
+            if update_id in self._settled:  # its row went with its turn
+                self._settled.discard(update_id)
+                self._in_hand.discard(update_id)
+            elif ok:
                 # Still in hand until its row is deleted: the feed must not take it again.
                 self._done.append(update_id)
             else:  # left in the inbox; tried again a little later
