@@ -24,6 +24,8 @@ from storage.types import KEYRING_ON_DIALECT
 
 READ_ONLY = "snakkes_read_only"
 _AUTOCHECKPOINT_PAGES = 10_000
+# How long the truncating checkpoint (in its thread) waits for the loop's transactions.
+_TRUNCATE_WAIT = 1.0
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -146,12 +148,11 @@ class Database:
         the inbox write a few megabytes a second (1,000 pages every 2 s at 30 updates a
         second). Done inline, on the event loop, it stops every chat: SQLite's own
         autocheckpoint in whichever commit filled the log, and the truncating checkpoint
-        below, each about once every 2 s. The copy now runs here in a thread (sqlite3 lets
-        go of the GIL while it works; a passive checkpoint runs beside the loop's readers
-        and writers), and the autocheckpoint is only a backstop at 10,000 pages. The
-        truncating step for removed text stays on the loop, where no transaction of the
-        loop's can be half done so it always succeeds; it still costs 15-60 ms on a busy
-        disk (its sync), and is what is left of the stall."""
+        below, each about once every 2 s. Both now run in a thread (sqlite3 lets go of the
+        GIL while it works): the copy beside the loop's readers and writers, and the
+        truncating step for removed text too (`scrub`), which cost 15-60 ms of a stopped
+        loop on a busy disk (its sync); the autocheckpoint is only a backstop at 10,000
+        pages."""
         if self.dialect != "sqlite":
             return True
         path = make_url(self.url).database or ":memory:"
@@ -162,16 +163,20 @@ class Database:
 
     async def scrub(self) -> bool:
         """On SQLite, after text was removed: checkpoint the write-ahead log into the file
-        and truncate it. True when done (or nothing to do); False when a reader held it
-        (try again soon)."""
+        and truncate it. True when done (or nothing to do); False when the log stayed busy
+        (try again soon).
+
+        In a thread, on a connection of its own, off the event loop: the loop goes on
+        meanwhile. The checkpoint waits (up to `_TRUNCATE_WAIT`) for a transaction of the
+        loop's that is open to end, which the running loop lets it do; while it holds the
+        log, the loop's writers wait for it without blocking the loop (storage/sqlite.py).
+        Text removed while it runs is scrubbed by the next call. After `checkpoint`'s
+        passive copy, only what came since is copied here."""
         if not self.text_removed:
             return True
         self.text_removed = False
         path = make_url(self.url).database or ":memory:"
-        # Outside any transaction (the engine's connections always BEGIN IMMEDIATE), on a
-        # connection of its own; inline, so no transaction of the loop's is half done.
-        # After `checkpoint`'s passive one in a thread, only what came since is copied.
-        if _checkpoint(path, "TRUNCATE"):
+        if await asyncio.to_thread(_checkpoint, path, "TRUNCATE", _TRUNCATE_WAIT):
             self.text_removed = True
             return False
         self.scrubbed.set()
@@ -205,10 +210,10 @@ class Database:
             await self.engine.dispose()
 
 
-def _checkpoint(path: str, mode: str) -> bool:
-    """A checkpoint of the write-ahead log on a connection of its own; True when a reader
-    or writer held it up (busy)."""
-    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+def _checkpoint(path: str, mode: str, wait: float = 0.0) -> bool:
+    """A checkpoint of the write-ahead log on a connection of its own, waiting up to `wait`
+    seconds for readers and writers; True when one still held it up (busy)."""
+    connection = sqlite3.connect(path, timeout=wait, isolation_level=None)
     try:
         busy, _, _ = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     except sqlite3.OperationalError:
