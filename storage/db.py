@@ -24,8 +24,10 @@ from storage.types import KEYRING_ON_DIALECT
 
 READ_ONLY = "snakkes_read_only"
 _AUTOCHECKPOINT_PAGES = 10_000
-# How long the truncating checkpoint (in its thread) waits for the loop's transactions.
-_TRUNCATE_WAIT = 1.0
+# How long the truncating checkpoint (in its thread) waits for the loop's transactions: the
+# loop's own end within a callback or two. While it waits for readers it holds writers off,
+# so briefly; a transaction open longer makes it give way and try again at the next round.
+_TRUNCATE_WAIT = 0.05
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -167,11 +169,11 @@ class Database:
         (try again soon).
 
         In a thread, on a connection of its own, off the event loop: the loop goes on
-        meanwhile. The checkpoint waits (up to `_TRUNCATE_WAIT`) for a transaction of the
-        loop's that is open to end, which the running loop lets it do; while it holds the
-        log, the loop's writers wait for it without blocking the loop (storage/sqlite.py).
-        Text removed while it runs is scrubbed by the next call. After `checkpoint`'s
-        passive copy, only what came since is copied here."""
+        meanwhile. The checkpoint waits briefly (`_TRUNCATE_WAIT`) for a transaction of the
+        loop's to end, which the running loop lets it do, and gives way (False) to one that
+        stays open; while it holds the log, the loop's writers wait for it without blocking
+        the loop (storage/sqlite.py). Text removed while it runs is scrubbed by the next
+        call. After `checkpoint`'s passive copy, only what came since is copied here."""
         if not self.text_removed:
             return True
         self.text_removed = False
