@@ -18,7 +18,17 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import TelegramBudget, TelegramSend
@@ -63,53 +73,38 @@ async def take(
     how long to wait. A send whose chat is full waits for its chat alone; once the bot's
     window is full, every send after it waits too (first come, first served). Rows past
     every window are deleted when `prune` (now and then is enough: the counts skip them)."""
-    now: datetime = (
-        await session.execute(
-            select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
-        )
-    ).scalar_one()
+    connection = await session.connection()  # Core: statements built once, bound here
+    now: datetime = (await connection.execute(_LOCK)).scalar_one()
     if answered:
-        await session.execute(
-            update(TelegramSend)
-            .where(TelegramSend.id.in_(list(answered)))
-            .values(answered_at=now)
-        )
+        await connection.execute(_MARK_AT, {"ids": list(answered), "now": now})
     if prune:
-        await session.execute(
-            delete(TelegramSend).where(
-                or_(
-                    TelegramSend.answered_at < now - max(_KEPT, timedelta(seconds=period)),
-                    and_(
-                        TelegramSend.answered_at.is_(None),
-                        TelegramSend.started_at < now - _STALE,
-                    ),
-                )
-            )
+        await connection.execute(
+            _PRUNE,
+            {
+                "kept_since": now - max(_KEPT, timedelta(seconds=period)),
+                "stale_since": now - _STALE,
+            },
         )
     if not wanted:
         return []
-    overall = _counting(now, period)
     chats = _Chats(now)
     limits = [chat for chat in wanted if chat is not None]
+    since = {"stale_since": now - _STALE, "overall_since": now - timedelta(seconds=period)}
     if not limits:
-        counts = select(
-            func.count().filter(overall), func.min(TelegramSend.answered_at).filter(overall)
-        )
-        held, oldest = (await session.execute(counts)).one()
+        held, oldest = (await connection.execute(_COUNTS, since)).one()
     else:
-        # The bot's count and the chats' rows in one statement (one round trip): the two
-        # arrays are aggregated from the same rows in the same order, pair by pair.
         longest = max(chat.period for chat in limits)
-        in_chats = and_(
-            TelegramSend.chat.in_({chat.chat for chat in limits}), _counting(now, longest)
-        )
-        both = select(
-            func.count().filter(overall),
-            func.min(TelegramSend.answered_at).filter(overall),
-            func.array_agg(TelegramSend.chat).filter(in_chats),
-            func.array_agg(TelegramSend.answered_at).filter(in_chats),
-        ).where(or_(overall, in_chats))
-        held, oldest, chat_keys, answers = (await session.execute(both)).one()
+        row = (
+            await connection.execute(
+                _BOTH,
+                since
+                | {
+                    "chats": sorted({chat.chat for chat in limits}),
+                    "chat_since": now - timedelta(seconds=longest),
+                },
+            )
+        ).one()
+        held, oldest, chat_keys, answers = row
         chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
     verdicts: list[Verdict] = []
     given: list[str | None] = []
@@ -150,11 +145,7 @@ async def mark_answered(connection: AsyncConnection, answered: Collection[int]) 
     answers, and a `take` that counted them before still counted them as in flight. Either
     way a send counts no shorter than it should; the lock only orders the decisions."""
     if answered:
-        await connection.execute(
-            update(TelegramSend)
-            .where(TelegramSend.id.in_(list(answered)))
-            .values(answered_at=func.clock_timestamp())
-        )
+        await connection.execute(_MARK_NOW, {"ids": list(answered)})
 
 
 class _Chats:
@@ -174,13 +165,55 @@ class _Chats:
         return _wait(self.now, chat.limit, chat.period, held, min(answers, default=None))
 
 
-def _counting(now: datetime, period: float) -> ColumnElement[bool]:
-    """The sends a window of `period` holds: in flight (and not taken for gone), or
-    answered less than `period` ago."""
+def _counting(since: str) -> ColumnElement[bool]:
+    """The sends a window holds: in flight (and not taken for gone: started after
+    `stale_since`), or answered after the bound parameter `since` (now less the period)."""
     return or_(
-        and_(TelegramSend.answered_at.is_(None), TelegramSend.started_at >= now - _STALE),
-        TelegramSend.answered_at >= now - timedelta(seconds=period),
+        and_(
+            TelegramSend.answered_at.is_(None),
+            TelegramSend.started_at >= bindparam("stale_since"),
+        ),
+        TelegramSend.answered_at >= bindparam(since),
     )
+
+
+# Run for every batch of sends, so built once with bound parameters (building and keying
+# them anew cost more of the event loop than their round trips).
+_LOCK = select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
+_MARK_AT = (
+    update(TelegramSend)
+    .where(TelegramSend.id.in_(bindparam("ids", expanding=True)))
+    .values(answered_at=bindparam("now"))
+)
+_MARK_NOW = (
+    update(TelegramSend)
+    .where(TelegramSend.id.in_(bindparam("ids", expanding=True)))
+    .values(answered_at=func.clock_timestamp())
+)
+_PRUNE = delete(TelegramSend).where(
+    or_(
+        TelegramSend.answered_at < bindparam("kept_since"),
+        and_(
+            TelegramSend.answered_at.is_(None),
+            TelegramSend.started_at < bindparam("stale_since"),
+        ),
+    )
+)
+_OVERALL = _counting("overall_since")
+_COUNTS = select(
+    func.count().filter(_OVERALL), func.min(TelegramSend.answered_at).filter(_OVERALL)
+)
+# The bot's count and the chats' rows in one statement (one round trip): the two arrays
+# are aggregated from the same rows in the same order, pair by pair.
+_IN_CHATS = and_(
+    TelegramSend.chat.in_(bindparam("chats", expanding=True)), _counting("chat_since")
+)
+_BOTH = select(
+    func.count().filter(_OVERALL),
+    func.min(TelegramSend.answered_at).filter(_OVERALL),
+    func.array_agg(TelegramSend.chat).filter(_IN_CHATS),
+    func.array_agg(TelegramSend.answered_at).filter(_IN_CHATS),
+).where(or_(_OVERALL, _IN_CHATS))
 
 
 def _wait(now: datetime, limit: int, period: float, held: int, oldest: datetime | None) -> float:
