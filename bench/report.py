@@ -78,6 +78,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "checkins",
             "seconds",
             "messages_per_second",
+            "checkin_share_of_cap",
             "share_of_cap",
             "rejected_429",
             "duplicates",
