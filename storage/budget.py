@@ -14,7 +14,7 @@ per batch of sends, not two per send (storage/limits.py `SharedWindow` makes the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,24 +55,30 @@ async def take(
     period: float,
     wanted: Sequence[ChatLimit | None],
     *,
-    answered: Collection[int] = (),
+    answered: Mapping[int, float] | None = None,
     prune: bool = True,
 ) -> list[Verdict]:
-    """Mark the places in `answered` as answered (now: no earlier than their answers, so
-    they count no shorter), then decide for each send in `wanted`, in order: a place, or
-    how long to wait. A send whose chat is full waits for its chat alone; once the bot's
-    window is full, every send after it waits too (first come, first served). Rows past
-    every window are deleted when `prune` (now and then is enough: the counts skip them)."""
+    """Mark the places in `answered` as answered, each so many seconds before now (the
+    instance measured that on its own monotonic clock before this transaction began, so it
+    is never earlier than the answer: a send counts no shorter), then decide for each send
+    in `wanted`, in order: a place, or how long to wait. A send whose chat is full waits
+    for its chat alone; once the bot's window is full, every send after it waits too (first
+    come, first served). Rows past every window are deleted when `prune` (now and then is
+    enough: the counts skip them)."""
     now: datetime = (
         await session.execute(
             select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
         )
     ).scalar_one()
     if answered:
+        # Marked as of its answer, not of this transaction: a place marked a second late
+        # would stay in the window a second too long, and the bot would send below the cap.
         await session.execute(
-            update(TelegramSend)
-            .where(TelegramSend.id.in_(list(answered)))
-            .values(answered_at=now)
+            update(TelegramSend),
+            [
+                {"id": place, "answered_at": now - timedelta(seconds=ago)}
+                for place, ago in answered.items()
+            ],
         )
     if prune:
         await session.execute(

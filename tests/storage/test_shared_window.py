@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select
 
-from storage import migrate
+from storage import budget, migrate
 from storage.budget import ChatLimit
 from storage.db import Database
 from storage.limits import SharedWindow
@@ -164,3 +164,25 @@ async def test_two_instances_together_stay_within_the_window(database: Database)
     rows = await sends(database)
     assert len(rows) == 24
     assert most_in_any_window(rows, 1.0) <= 5
+
+
+async def test_an_answer_counts_from_when_it_came_not_from_when_it_was_marked(
+    database: Database,
+) -> None:
+    """The asker may mark an answer long after it came (it slept while the bot's window was
+    full). Marked as of the transaction, the send held its place that much longer, and two
+    instances together used 83 % of the cap; marked as of its answer, the place comes free
+    a period after the answer, never sooner."""
+    async with database.session() as session, session.begin():
+        [first] = await budget.take(session, 1, 1.0, [None])
+    assert first.place is not None
+    await asyncio.sleep(0.7)  # the send took 0.1 s or more, and its answer came 0.6 s ago
+    async with database.session() as session, session.begin():
+        # Answered 0.6 s ago by the instance's clock: the window has 0.4 s left to hold it.
+        [second] = await budget.take(session, 1, 1.0, [None], answered={first.place: 0.6})
+    assert second.place is None
+    assert 0.3 < second.wait <= 0.4
+    async with database.session() as session:
+        row = await session.get(TelegramSend, first.place)
+        assert row is not None and row.answered_at is not None
+        assert row.answered_at > row.started_at
