@@ -14,12 +14,13 @@ per batch of sends, not two per send (storage/limits.py `SharedWindow` makes the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
     ColumnElement,
+    Interval,
     and_,
     bindparam,
     delete,
@@ -65,18 +66,28 @@ async def take(
     period: float,
     wanted: Sequence[ChatLimit | None],
     *,
-    answered: Collection[int] = (),
+    answered: Mapping[int, float] | None = None,
     prune: bool = True,
 ) -> list[Verdict]:
-    """Mark the places in `answered` as answered (now: no earlier than their answers, so
-    they count no shorter), then decide for each send in `wanted`, in order: a place, or
-    how long to wait. A send whose chat is full waits for its chat alone; once the bot's
-    window is full, every send after it waits too (first come, first served). Rows past
-    every window are deleted when `prune` (now and then is enough: the counts skip them)."""
+    """Mark the places in `answered` as answered, each so many seconds before now (the
+    instance measured that on its own monotonic clock before this transaction began, so it
+    is never earlier than the answer: a send counts no shorter), then decide for each send
+    in `wanted`, in order: a place, or how long to wait. A send whose chat is full waits
+    for its chat alone; once the bot's window is full, every send after it waits too (first
+    come, first served). Rows past every window are deleted when `prune` (now and then is
+    enough: the counts skip them)."""
     connection = await session.connection()  # Core: statements built once, bound here
     now: datetime = (await connection.execute(_LOCK)).scalar_one()
     if answered:
-        await connection.execute(_MARK_AT, {"ids": list(answered), "now": now})
+        # Marked as of its answer, not of this transaction: a place marked a second late
+        # would stay in the window a second too long, and the bot would send below the cap.
+        await connection.execute(
+            _MARK_AT,
+            [
+                {"place": place, "answered": now - timedelta(seconds=ago)}
+                for place, ago in answered.items()
+            ],
+        )
     if prune:
         await connection.execute(
             _PRUNE,
@@ -139,13 +150,20 @@ async def take(
     return verdicts
 
 
-async def mark_answered(connection: AsyncConnection, answered: Collection[int]) -> None:
-    """Mark places answered outside the budget's lock (a statement of its own, committed
-    at once): the time is the database's when the statement runs, no earlier than the
-    answers, and a `take` that counted them before still counted them as in flight. Either
-    way a send counts no shorter than it should; the lock only orders the decisions."""
+async def mark_answered(connection: AsyncConnection, answered: Mapping[int, float]) -> None:
+    """Mark places answered, each so many seconds ago (as `take` does), outside the budget's
+    lock, in statements committed as they run: the database's time when a statement runs
+    less the seconds measured before it was sent is no earlier than the answer, and a
+    `take` that counted the place before still counted it as in flight. Either way a send
+    counts no shorter than it should; the lock only orders the decisions."""
     if answered:
-        await connection.execute(_MARK_NOW, {"ids": list(answered)})
+        await connection.execute(
+            _MARK_AGO,
+            [
+                {"place": place, "ago": timedelta(seconds=ago)}
+                for place, ago in answered.items()
+            ],
+        )
 
 
 class _Chats:
@@ -182,13 +200,15 @@ def _counting(since: str) -> ColumnElement[bool]:
 _LOCK = select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
 _MARK_AT = (
     update(TelegramSend)
-    .where(TelegramSend.id.in_(bindparam("ids", expanding=True)))
-    .values(answered_at=bindparam("now"))
+    .where(TelegramSend.id == bindparam("place"))
+    .values(answered_at=bindparam("answered"))
 )
-_MARK_NOW = (
+# Outside the lock: the database's time when the statement runs, less how long ago the
+# answer came by the instance's clock, measured before the statement was sent.
+_MARK_AGO = (
     update(TelegramSend)
-    .where(TelegramSend.id.in_(bindparam("ids", expanding=True)))
-    .values(answered_at=func.clock_timestamp())
+    .where(TelegramSend.id == bindparam("place"))
+    .values(answered_at=func.clock_timestamp() - bindparam("ago", type_=Interval()))
 )
 _PRUNE = delete(TelegramSend).where(
     or_(
