@@ -333,7 +333,6 @@ class SharedWindow:
         self._queue.extendleft(reversed(later))
         return pause
 
-
     def _head(self) -> list[_Wanted]:
         """The sends at the queue's head, as many as one transaction decides."""
         batch: list[_Wanted] = []
