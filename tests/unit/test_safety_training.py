@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from dialogues.safety_model import Level, SafetyModel
-from dialogues.safety_training import Example, _fit_stack, _folds, augment
+from dialogues.safety_training import (
+    Example,
+    _fit_stack,
+    _folds,
+    augment,
+    corpus_files,
+    load_examples,
+)
 
 
 def _example(text: str, source: str, level: Level = Level.NONE) -> Example:
@@ -92,3 +99,13 @@ def test_the_stack_learns_what_the_screen_adds_to_the_head() -> None:
     assert p[0, Level.NONE] > 0.8
     assert p[1, Level.NONE] < 0.2
     assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_screen_spares_the_model_most_ordinary_corpus_talk() -> None:
+    """The screen's threshold keeps every risky message the net catches out of source; the
+    shipped screen then sends 27 % of the ordinary corpus messages on to the model, in
+    sample (38 % out of source; 89 % before the fourth session). A guard, not a target."""
+    model = SafetyModel.load()
+    ordinary = [e.text for e in load_examples(corpus_files()) if e.level is Level.NONE]
+    passed = sum(model.screen.passes(text) for text in ordinary)
+    assert passed / len(ordinary) <= 0.40
