@@ -223,7 +223,7 @@ class SafetyNet:
         if hit is None and score < self.model.screen.threshold:
             return NONE, None, fragment
         vectors = self.pool.embedder.embed(_chunks(text))
-        every = self.model.probabilities(vectors)
+        every = self.model.probabilities(vectors, score)
         p = every[int(np.argmax(every[:, Level.AMBIGUOUS] + every[:, Level.CLEAR]))]
         vector = vectors[0] if len(vectors) == 1 else _unit(vectors.mean(axis=0))
         # A lexicon hit the head overrules is open too: read alone, its words are an idiom;
