@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
@@ -78,6 +79,7 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
             "checkins",
             "seconds",
             "messages_per_second",
+            "checkin_share_of_cap",
             "share_of_cap",
             "rejected_429",
             "duplicates",
@@ -106,6 +108,10 @@ SECTIONS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+def _without_comment(text: str) -> str:
+    return re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+
+
 def main() -> None:
     # When and on what `make bench` ran; a report written later (after editing NOTES.md)
     # keeps saying so.
@@ -119,6 +125,9 @@ def main() -> None:
         "Written by `make bench` (bench/report.py); the JSON is in bench/results/."
         + (f" `make bench` took {run['minutes']} minutes." if "minutes" in run else ""),
     ]
+    aims = HERE / "AIMS.md"  # the issues' aims against this run, written by hand
+    if aims.exists():
+        parts += ["", _without_comment(aims.read_text(encoding="utf-8")).strip()]
     notes = HERE / "NOTES.md"
     for name, (title, columns) in SECTIONS.items():
         path = RESULTS / name

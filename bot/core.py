@@ -11,7 +11,7 @@ redelivered update that was handled finds its answer already in the outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -44,6 +44,9 @@ class Envelope:
     inbound: Inbound
     update_key: str | None = None
     language_hint: str | None = None
+    # The channel's own bookkeeping, done in the turn's transaction: a polled Telegram
+    # update's inbox row goes with the turn that handled it (one commit, not two).
+    settle: Callable[[AsyncSession], Awaitable[None]] | None = None
 
 
 @dataclass
@@ -110,6 +113,8 @@ class Core:
         self, envelope: Envelope, meaning: Meaning | None = None
     ) -> tuple[Handled, list[_Letter]]:
         async with self.database.session() as session, session.begin():
+            if envelope.settle is not None:
+                await envelope.settle(session)
             if envelope.update_key is not None and not await updates.claim(
                 session, envelope.channel, envelope.update_key
             ):

@@ -57,15 +57,22 @@ class Keywords:
     # of them) are looked up in a set or by one startswith rather than one by one.
     _words: frozenset[str] = field(init=False, repr=False, compare=False)
     _prefixes: tuple[str, ...] = field(init=False, repr=False, compare=False)
-    _phrases: tuple[Pattern, ...] = field(init=False, repr=False, compare=False)
+    # Phrases (two words or more) by their first word: a phrase can only be found where
+    # its first word is, so a message is checked against the few whose first word it has.
+    _phrases: dict[str, tuple[Pattern, ...]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         single = [p for p in self.patterns if len(p.words) == 1]
         object.__setattr__(self, "_words", frozenset(p.words[0] for p in single))
         prefixes = tuple(p.words[0] for p in single if p.prefix_last)
         object.__setattr__(self, "_prefixes", prefixes)
-        phrases = tuple(p for p in self.patterns if len(p.words) > 1)  # the rest: not single
-        object.__setattr__(self, "_phrases", phrases)
+        phrases: dict[str, list[Pattern]] = {}
+        for pattern in self.patterns:
+            if len(pattern.words) > 1:
+                phrases.setdefault(pattern.words[0], []).append(pattern)
+        object.__setattr__(
+            self, "_phrases", {first: tuple(found) for first, found in phrases.items()}
+        )
 
     @classmethod
     def compile(cls, sources: Iterable[str]) -> Keywords:
@@ -85,7 +92,12 @@ class Keywords:
             return True
         if self._prefixes and any(word.startswith(self._prefixes) for word in text_words):
             return True
-        return any(pattern.found_in(text_words) for pattern in self._phrases)
+        phrases = self._phrases
+        return any(
+            pattern.found_in(text_words)
+            for word in phrases.keys() & text_words
+            for pattern in phrases[word]
+        )
 
     def longest_affirmed(self, text_words: list[str]) -> int:
         """As `longest`, counting only what is not negated right before it."""

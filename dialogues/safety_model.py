@@ -3,10 +3,12 @@
 - The *screen* is a logistic regression over hashed character n-grams and words of the
   folded text (tens of microseconds a message). It only decides whether a message is
   clearly ordinary; everything it is unsure about goes to the embedding model.
-- The *head* is a softmax regression over the message's sentence embedding
+- The *head* is a small network over the message's sentence embedding
   (:mod:`dialogues.embedding`) into none / ambiguous / clear.
+- The *stack* combines the two: a softmax regression over the head's log-probabilities and
+  the screen's logit, fitted on their out-of-source predictions.
 
-Both live in one small file, ``dialogues/data/safety/head.npz``, written by
+All three live in one small file, ``dialogues/data/safety/head.npz``, written by
 ``snakkes safety train`` (:mod:`dialogues.safety_training`) from the corpus files beside it;
 its thresholds were chosen by cross-validation on that corpus alone.
 """
@@ -25,7 +27,7 @@ import numpy.typing as npt
 
 from dialogues.text import fold_word, normalize
 
-__all__ = ["HEAD_PATH", "Level", "SafetyModel", "Screen", "features"]
+__all__ = ["HEAD_PATH", "Level", "SafetyModel", "Screen", "Stack", "features", "stack_inputs"]
 
 HEAD_PATH: Final = Path(__file__).resolve().parent / "data" / "safety" / "head.npz"
 BUCKETS: Final = 1 << 15
@@ -117,6 +119,39 @@ _HEAD_FIELDS: Final = (
 )
 
 
+def stack_inputs(p: FloatArray, score: FloatArray) -> FloatArray:
+    """The stack's inputs per text: the head's log-probabilities and the screen's logit."""
+    eps = 1e-6
+    logp = np.log(np.clip(p, eps, 1.0))
+    s = np.clip(score, eps, 1.0 - eps)
+    result: FloatArray = np.column_stack([logp, np.log(s / (1.0 - s))]).astype(np.float32)
+    return result
+
+
+@dataclass(frozen=True)
+class Stack:
+    """A softmax regression over the head's log-probabilities and the screen's logit, fitted
+    on out-of-source predictions (`snakkes safety train`): the screen reads the words, the
+    head the meaning, and together they separate risk from ordinary talk better than the
+    head alone (docs/safety-model.md, fourth session)."""
+
+    mean: FloatArray  # (4,)
+    scale: FloatArray  # (4,)
+    weights: FloatArray  # (4, 3)
+    bias: FloatArray  # (3,)
+
+    def probabilities(self, p: FloatArray, score: FloatArray) -> FloatArray:
+        x = (stack_inputs(p, score) - self.mean) / self.scale
+        logits = x @ self.weights + self.bias
+        logits -= logits.max(axis=-1, keepdims=True)
+        exp = np.exp(logits)
+        result: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+        return result
+
+
+_STACK_FIELDS: Final = ("mean", "scale", "weights", "bias")
+
+
 @dataclass(frozen=True)
 class SafetyModel:
     """The screen, the head over embeddings, and the thresholds chosen by cross-validation."""
@@ -137,9 +172,18 @@ class SafetyModel:
     # (which could only overrule it as an idiom): no corpus hit the head overruled scored
     # that high, out of source. Above 1: the model always looks.
     lexicon_sure: float = 2.0
+    # The head's probabilities and the screen's score combined (see `Stack`); None: the
+    # head's probabilities as they are (a head trained before the fourth session).
+    stack: Stack | None = None
 
-    def probabilities(self, vectors: FloatArray) -> FloatArray:
-        return self.head.probabilities(vectors)
+    def probabilities(self, vectors: FloatArray, score: float | None = None) -> FloatArray:
+        """P(none, ambiguous, clear) per row of `vectors`: the head's, combined with the
+        screen's `score` of the text when the model has a stack (`score` None: the head's
+        alone)."""
+        p = self.head.probabilities(vectors)
+        if self.stack is None or score is None:
+            return p
+        return self.stack.probabilities(p, np.full(len(p), score, dtype=np.float32))
 
     def level_of(self, p: FloatArray) -> Level:
         risk = p[Level.CLEAR] + p[Level.AMBIGUOUS]
@@ -151,14 +195,19 @@ class SafetyModel:
             return Level.AMBIGUOUS
         return Level.NONE
 
-    def level(self, vector: FloatArray) -> Level:
-        return self.level_of(self.probabilities(vector.reshape(1, -1))[0])
+    def level(self, vector: FloatArray, score: float | None = None) -> Level:
+        return self.level_of(self.probabilities(vector.reshape(1, -1), score)[0])
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays: dict[str, Any] = {
             name: value.astype(np.float16) for name, value in self.head.arrays().items()
         }
+        if self.stack is not None:
+            arrays |= {
+                f"stack_{name}": getattr(self.stack, name).astype(np.float32)
+                for name in _STACK_FIELDS
+            }
         with path.open("wb") as file:
             np.savez_compressed(
                 file,
@@ -185,6 +234,10 @@ class SafetyModel:
                     float(data["screen_threshold"]),
                 )
                 head = Head(*(data[f"head_{name}"].astype(np.float32) for name in _HEAD_FIELDS))
+                stack = (
+                    Stack(*(data[f"stack_{name}"].astype(np.float32) for name in _STACK_FIELDS))
+                    if "stack_weights" in data else None
+                )
                 model = cls(
                     screen,
                     head,
@@ -194,6 +247,7 @@ class SafetyModel:
                     float(data["lean_risk"]) if "lean_risk" in data else 2.0,
                     float(data["lean_clear"]) if "lean_clear" in data else 1.0,
                     float(data["lexicon_sure"]) if "lexicon_sure" in data else 2.0,
+                    stack,
                 )
         except (OSError, KeyError, ValueError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"

@@ -223,7 +223,7 @@ class SafetyNet:
         if hit is None and score < self.model.screen.threshold:
             return NONE, None, fragment
         vectors = self.pool.embedder.embed(_chunks(text))
-        every = self.model.probabilities(vectors)
+        every = self.model.probabilities(vectors, score)
         p = every[int(np.argmax(every[:, Level.AMBIGUOUS] + every[:, Level.CLEAR]))]
         vector = vectors[0] if len(vectors) == 1 else _unit(vectors.mean(axis=0))
         # A lexicon hit the head overrules is open too: read alone, its words are an idiom;
@@ -243,7 +243,7 @@ class SafetyNet:
         if not text.strip():
             return Meaning(text, _pool=self.pool)
         now = self.clock()
-        verdict, vector, open_ = await self._judge_alone(text)
+        verdict, vector, open_ = await self._judge(text)
         meaning = Meaning(text, verdict, vector, self.pool)
         earlier = self.context.recent(key, now)
         before = max([verdict.level, *(said.level for said in earlier)])
@@ -258,7 +258,7 @@ class SafetyNet:
             if _too_little(text) or not opened:
                 together = self.plain(joined).verdict
             else:
-                together, _ = await self._judge(joined)
+                together, _, _ = await self._judge(joined)
             if together.level > before:
                 meaning.verdict = Verdict(
                     together.level, f"context-{together.layer}", together.category
@@ -269,13 +269,8 @@ class SafetyNet:
             self.context.add(key, text, verdict.level, now, open_=open_)
         return meaning
 
-    async def _judge(self, text: str) -> tuple[Verdict, Vector | None]:
-        if self.pool is None:
-            return self.judge(text)
-        result: tuple[Verdict, Vector | None] = await self.pool.run(self.judge, text)
-        return result
-
-    async def _judge_alone(self, text: str) -> tuple[Verdict, Vector | None, bool]:
+    async def _judge(self, text: str) -> tuple[Verdict, Vector | None, bool]:
+        """`_alone` off the event loop, on the embedding pool's threads."""
         if self.pool is None:
             return self._alone(text)
         result: tuple[Verdict, Vector | None, bool] = await self.pool.run(self._alone, text)

@@ -14,12 +14,23 @@ per batch of sends, not two per send (storage/limits.py `SharedWindow` makes the
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    Interval,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import TelegramBudget, TelegramSend
 
@@ -55,55 +66,57 @@ async def take(
     period: float,
     wanted: Sequence[ChatLimit | None],
     *,
-    answered: Collection[int] = (),
+    answered: Mapping[int, float] | None = None,
     prune: bool = True,
 ) -> list[Verdict]:
-    """Mark the places in `answered` as answered (now: no earlier than their answers, so
-    they count no shorter), then decide for each send in `wanted`, in order: a place, or
-    how long to wait. A send whose chat is full waits for its chat alone; once the bot's
-    window is full, every send after it waits too (first come, first served). Rows past
-    every window are deleted when `prune` (now and then is enough: the counts skip them)."""
-    now: datetime = (
-        await session.execute(
-            select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
-        )
-    ).scalar_one()
+    """Mark the places in `answered` as answered, each so many seconds before now (the
+    instance measured that on its own monotonic clock before this transaction began, so it
+    is never earlier than the answer: a send counts no shorter), then decide for each send
+    in `wanted`, in order: a place, or how long to wait. A send whose chat is full waits
+    for its chat alone; once the bot's window is full, every send after it waits too (first
+    come, first served). Rows past every window are deleted when `prune` (now and then is
+    enough: the counts skip them)."""
+    connection = await session.connection()  # Core: statements built once, bound here
+    now: datetime = (await connection.execute(_LOCK)).scalar_one()
     if answered:
-        await session.execute(
-            update(TelegramSend)
-            .where(TelegramSend.id.in_(list(answered)))
-            .values(answered_at=now)
+        # Marked as of its answer, not of this transaction: a place marked a second late
+        # would stay in the window a second too long, and the bot would send below the cap.
+        await connection.execute(
+            _MARK_AT,
+            [
+                {"place": place, "answered": now - timedelta(seconds=ago)}
+                for place, ago in answered.items()
+            ],
         )
     if prune:
-        await session.execute(
-            delete(TelegramSend).where(
-                or_(
-                    TelegramSend.answered_at < now - max(_KEPT, timedelta(seconds=period)),
-                    and_(
-                        TelegramSend.answered_at.is_(None),
-                        TelegramSend.started_at < now - _STALE,
-                    ),
-                )
-            )
+        await connection.execute(
+            _PRUNE,
+            {
+                "kept_since": now - max(_KEPT, timedelta(seconds=period)),
+                "stale_since": now - _STALE,
+            },
         )
     if not wanted:
         return []
-    overall = _counting(now, period)
-    counts = select(
-        func.count().filter(overall), func.min(TelegramSend.answered_at).filter(overall)
-    )
-    held, oldest = (await session.execute(counts)).one()
     chats = _Chats(now)
     limits = [chat for chat in wanted if chat is not None]
-    if limits:
+    since = {"stale_since": now - _STALE, "overall_since": now - timedelta(seconds=period)}
+    if not limits:
+        held, oldest = (await connection.execute(_COUNTS, since)).one()
+    else:
         longest = max(chat.period for chat in limits)
-        rows = await session.execute(
-            select(TelegramSend.chat, TelegramSend.answered_at).where(
-                TelegramSend.chat.in_({chat.chat for chat in limits}),
-                _counting(now, longest),
+        row = (
+            await connection.execute(
+                _BOTH,
+                since
+                | {
+                    "chats": sorted({chat.chat for chat in limits}),
+                    "chat_since": now - timedelta(seconds=longest),
+                },
             )
-        )
-        chats.rows = [(chat, at) for chat, at in rows]
+        ).one()
+        held, oldest, chat_keys, answers = row
+        chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
     verdicts: list[Verdict] = []
     given: list[str | None] = []
     overall_wait = 0.0
@@ -137,6 +150,22 @@ async def take(
     return verdicts
 
 
+async def mark_answered(connection: AsyncConnection, answered: Mapping[int, float]) -> None:
+    """Mark places answered, each so many seconds ago (as `take` does), outside the budget's
+    lock, in statements committed as they run: the database's time when a statement runs
+    less the seconds measured before it was sent is no earlier than the answer, and a
+    `take` that counted the place before still counted it as in flight. Either way a send
+    counts no shorter than it should; the lock only orders the decisions."""
+    if answered:
+        await connection.execute(
+            _MARK_AGO,
+            [
+                {"place": place, "ago": timedelta(seconds=ago)}
+                for place, ago in answered.items()
+            ],
+        )
+
+
 class _Chats:
     """Each chat's count in its own window: the rows read, plus the places given in this
     transaction (in flight)."""
@@ -154,13 +183,57 @@ class _Chats:
         return _wait(self.now, chat.limit, chat.period, held, min(answers, default=None))
 
 
-def _counting(now: datetime, period: float) -> ColumnElement[bool]:
-    """The sends a window of `period` holds: in flight (and not taken for gone), or
-    answered less than `period` ago."""
+def _counting(since: str) -> ColumnElement[bool]:
+    """The sends a window holds: in flight (and not taken for gone: started after
+    `stale_since`), or answered after the bound parameter `since` (now less the period)."""
     return or_(
-        and_(TelegramSend.answered_at.is_(None), TelegramSend.started_at >= now - _STALE),
-        TelegramSend.answered_at >= now - timedelta(seconds=period),
+        and_(
+            TelegramSend.answered_at.is_(None),
+            TelegramSend.started_at >= bindparam("stale_since"),
+        ),
+        TelegramSend.answered_at >= bindparam(since),
     )
+
+
+# Run for every batch of sends, so built once with bound parameters (building and keying
+# them anew cost more of the event loop than their round trips).
+_LOCK = select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
+_MARK_AT = (
+    update(TelegramSend)
+    .where(TelegramSend.id == bindparam("place"))
+    .values(answered_at=bindparam("answered"))
+)
+# Outside the lock: the database's time when the statement runs, less how long ago the
+# answer came by the instance's clock, measured before the statement was sent.
+_MARK_AGO = (
+    update(TelegramSend)
+    .where(TelegramSend.id == bindparam("place"))
+    .values(answered_at=func.clock_timestamp() - bindparam("ago", type_=Interval()))
+)
+_PRUNE = delete(TelegramSend).where(
+    or_(
+        TelegramSend.answered_at < bindparam("kept_since"),
+        and_(
+            TelegramSend.answered_at.is_(None),
+            TelegramSend.started_at < bindparam("stale_since"),
+        ),
+    )
+)
+_OVERALL = _counting("overall_since")
+_COUNTS = select(
+    func.count().filter(_OVERALL), func.min(TelegramSend.answered_at).filter(_OVERALL)
+)
+# The bot's count and the chats' rows in one statement (one round trip): the two arrays
+# are aggregated from the same rows in the same order, pair by pair.
+_IN_CHATS = and_(
+    TelegramSend.chat.in_(bindparam("chats", expanding=True)), _counting("chat_since")
+)
+_BOTH = select(
+    func.count().filter(_OVERALL),
+    func.min(TelegramSend.answered_at).filter(_OVERALL),
+    func.array_agg(TelegramSend.chat).filter(_IN_CHATS),
+    func.array_agg(TelegramSend.answered_at).filter(_IN_CHATS),
+).where(or_(_OVERALL, _IN_CHATS))
 
 
 def _wait(now: datetime, limit: int, period: float, held: int, oldest: datetime | None) -> float:

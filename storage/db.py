@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -24,6 +24,10 @@ from storage.types import KEYRING_ON_DIALECT
 
 READ_ONLY = "snakkes_read_only"
 _AUTOCHECKPOINT_PAGES = 10_000
+# How long the truncating checkpoint (in its thread) waits for the loop's transactions: the
+# loop's own end within a callback or two. While it waits for readers it holds writers off,
+# so briefly; a transaction open longer makes it give way and try again at the next round.
+_TRUNCATE_WAIT = 0.05
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -32,9 +36,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     a read-only session (`Database.reading`) begins DEFERRED and takes no write lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        return create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-        )
+        return _postgresql_engine(url, pool_size=pool_size)
     path = parsed.database or ":memory:"
     if path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -76,13 +78,30 @@ def create_unflushed_engine(url: str, *, pool_size: int = 8) -> AsyncEngine:
     (`synchronous_commit = off`), so a transaction that holds the window's row lock holds it
     for less. A database crash may forget the last fraction of a second of sends: the
     window is then briefly too generous, nothing more."""
-    return create_async_engine(
+    return _postgresql_engine(
         url,
         pool_size=pool_size,
-        max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={"server_settings": {"synchronous_commit": "off"}},
     )
+
+
+def _postgresql_engine(url: str, *, pool_size: int, **options: Any) -> AsyncEngine:
+    """A PostgreSQL engine whose pool hands out no connection the server has closed.
+
+    Not SQLAlchemy's `pool_pre_ping`: on asyncpg its ping is BEGIN, an empty query and
+    ROLLBACK, three round trips before every transaction (three of every eight an update
+    cost, and more of the event loop's CPU than any statement). asyncpg notices a connection
+    the server closed (a restart, an idle time-out, `pg_terminate_backend`) when the close
+    arrives, and says so without a round trip; such a connection is replaced at checkout."""
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, **options)
+    event.listen(engine.sync_engine, "checkout", _closed_by_server)
+    return engine
+
+
+def _closed_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    if dbapi_connection.driver_connection.is_closed():
+        # The pool drops this one and checks out another (a new one if need be).
+        raise exc.DisconnectionError("closed by the server")
 
 
 # Statements that remove text (messages, notes) or a person, on SQLite: afterwards the
@@ -131,12 +150,11 @@ class Database:
         the inbox write a few megabytes a second (1,000 pages every 2 s at 30 updates a
         second). Done inline, on the event loop, it stops every chat: SQLite's own
         autocheckpoint in whichever commit filled the log, and the truncating checkpoint
-        below, each about once every 2 s. The copy now runs here in a thread (sqlite3 lets
-        go of the GIL while it works; a passive checkpoint runs beside the loop's readers
-        and writers), and the autocheckpoint is only a backstop at 10,000 pages. The
-        truncating step for removed text stays on the loop, where no transaction of the
-        loop's can be half done so it always succeeds; it still costs 15-60 ms on a busy
-        disk (its sync), and is what is left of the stall."""
+        below, each about once every 2 s. Both now run in a thread (sqlite3 lets go of the
+        GIL while it works): the copy beside the loop's readers and writers, and the
+        truncating step for removed text too (`scrub`), which cost 15-60 ms of a stopped
+        loop on a busy disk (its sync); the autocheckpoint is only a backstop at 10,000
+        pages."""
         if self.dialect != "sqlite":
             return True
         path = make_url(self.url).database or ":memory:"
@@ -147,16 +165,20 @@ class Database:
 
     async def scrub(self) -> bool:
         """On SQLite, after text was removed: checkpoint the write-ahead log into the file
-        and truncate it. True when done (or nothing to do); False when a reader held it
-        (try again soon)."""
+        and truncate it. True when done (or nothing to do); False when the log stayed busy
+        (try again soon).
+
+        In a thread, on a connection of its own, off the event loop: the loop goes on
+        meanwhile. The checkpoint waits briefly (`_TRUNCATE_WAIT`) for a transaction of the
+        loop's to end, which the running loop lets it do, and gives way (False) to one that
+        stays open; while it holds the log, the loop's writers wait for it without blocking
+        the loop (storage/sqlite.py). Text removed while it runs is scrubbed by the next
+        call. After `checkpoint`'s passive copy, only what came since is copied here."""
         if not self.text_removed:
             return True
         self.text_removed = False
         path = make_url(self.url).database or ":memory:"
-        # Outside any transaction (the engine's connections always BEGIN IMMEDIATE), on a
-        # connection of its own; inline, so no transaction of the loop's is half done.
-        # After `checkpoint`'s passive one in a thread, only what came since is copied.
-        if _checkpoint(path, "TRUNCATE"):
+        if await asyncio.to_thread(_checkpoint, path, "TRUNCATE", _TRUNCATE_WAIT):
             self.text_removed = True
             return False
         self.scrubbed.set()
@@ -190,10 +212,10 @@ class Database:
             await self.engine.dispose()
 
 
-def _checkpoint(path: str, mode: str) -> bool:
-    """A checkpoint of the write-ahead log on a connection of its own; True when a reader
-    or writer held it up (busy)."""
-    connection = sqlite3.connect(path, timeout=0, isolation_level=None)
+def _checkpoint(path: str, mode: str, wait: float = 0.0) -> bool:
+    """A checkpoint of the write-ahead log on a connection of its own, waiting up to `wait`
+    seconds for readers and writers; True when one still held it up (busy)."""
+    connection = sqlite3.connect(path, timeout=wait, isolation_level=None)
     try:
         busy, _, _ = connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
     except sqlite3.OperationalError:

@@ -4,6 +4,7 @@ stored is handled after the restart; a redelivery is recognised by storage.updat
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Sequence
 from datetime import datetime
@@ -12,6 +13,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.expression import Executable
 
 from storage.crypto import Keyring
 from storage.models import InboxUpdate
@@ -34,11 +36,17 @@ async def store(
     if not rows:
         return
     connection = await session.connection()
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    await connection.execute(_store_statement(connection.dialect.name), rows)
+
+
+@functools.cache
+def _store_statement(dialect: str) -> Executable:
+    """INSERT … ON CONFLICT DO NOTHING with bound values; built once, run for every batch."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(InboxUpdate).values(
         {name: bindparam(name) for name in ("update_id", "sealed_update", "received_at")}
     )
-    await connection.execute(statement.on_conflict_do_nothing(), rows)
+    return statement.on_conflict_do_nothing()
 
 
 async def waiting(
@@ -63,6 +71,14 @@ async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:
         await session.execute(
             delete(InboxUpdate).where(InboxUpdate.update_id.in_(list(update_ids)))
         )
+
+
+async def handled_one(session: AsyncSession, update_id: int) -> None:
+    """One update handled: deleted in the transaction of the turn that handled it."""
+    await session.execute(_DELETE_ONE, {"update_id": update_id})
+
+
+_DELETE_ONE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("update_id"))
 
 
 async def set_aside(session: AsyncSession, update_id: int, now: datetime) -> None:

@@ -187,8 +187,9 @@ class SharedWindow:
     to everything queued at that moment, in the order it came, and marks the places whose
     sends were answered since its last transaction. Under load a transaction serves many
     sends, so the lock on the budget's one row is held once per batch, not twice per send
-    (which serialised every instance at about 55 sends a second). Marking an answer late
-    only makes its send count a little longer: never more than Telegram allows. A send
+    (which serialised every instance at about 55 sends a second). Each answer is marked as
+    of when it came, measured on the instance's monotonic clock (never earlier than the
+    answer): marked late, a send would count longer and the bot send below the cap. A send
     whose chat is full waits for its chat and asks again while the others go; when the
     bot's window is full, the queue waits as a whole (first come, first served)."""
 
@@ -200,8 +201,10 @@ class SharedWindow:
         # matter only for the next minute (see storage.db.create_unflushed_engine).
         self.engine = create_unflushed_engine(database.url)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._queue: deque[_Wanted] = deque()
-        self._answered: list[int] = []  # places whose sends were answered, not yet marked
+        # Places whose sends were answered, not yet marked, with when (monotonic).
+        self._answered: list[tuple[int, float]] = []
         self._held: set[int] = set()  # places taken and not yet marked answered
         self._work = asyncio.Event()
         self._asker: asyncio.Task[None] | None = None
@@ -224,7 +227,8 @@ class SharedWindow:
             if self._held:
                 async with self._sessions() as session, session.begin():
                     await budget.take(
-                        session, self.limit, self.period, [], answered=self._held, prune=False
+                        session, self.limit, self.period, [],
+                        answered=dict.fromkeys(self._held, 0.0), prune=False,
                     )
         except Exception as error:
             log.warning("shared send window not freed: %s", type(error).__name__)
@@ -240,7 +244,7 @@ class SharedWindow:
         try:
             yield
         finally:
-            self._answered.append(place)  # marked by the asker's next transaction
+            self._answered.append((place, time.monotonic()))  # marked by the next transaction
             self._wake()
 
     async def _place(self, chat: budget.ChatLimit | None) -> int:
@@ -260,7 +264,7 @@ class SharedWindow:
                     and given.exception() is None
                     and (place := given.result().place) is not None
                 ):
-                    self._answered.append(place)
+                    self._answered.append((place, time.monotonic()))
                     self._wake()
                 raise
             if verdict.place is not None:
@@ -287,14 +291,11 @@ class SharedWindow:
     async def _ask_once(self) -> float:
         """One transaction for the queue's head and every answer so far; returns how long
         the queue must wait before it asks again (the bot's window is full), else 0."""
-        batch: list[_Wanted] = []
-        while self._queue and len(batch) < _BATCH:
-            wanted = self._queue.popleft()
-            if not wanted.verdict.done():  # its send was cancelled meanwhile
-                batch.append(wanted)
+        batch = self._head()
         answered, self._answered = self._answered, []
-        if not batch and not answered:
-            return 0.0
+        now = time.monotonic()
+        if not batch:
+            return await self._mark(answered, now) if answered else 0.0
         self._transactions += 1
         try:
             async with self._sessions() as session, session.begin():
@@ -303,7 +304,7 @@ class SharedWindow:
                     self.limit,
                     self.period,
                     [wanted.chat for wanted in batch],
-                    answered=answered,
+                    answered={place: now - at for place, at in answered},
                     prune=self._transactions % _PRUNE_EVERY == 1,
                 )
                 # Known before the commit: a place given is never lost.
@@ -317,7 +318,7 @@ class SharedWindow:
                 log.warning("shared send window not updated: %s", type(error).__name__)
                 return _DATABASE_PAUSE
             return 0.0
-        self._held.difference_update(answered)
+        self._held.difference_update(place for place, _ in answered)
         later: list[_Wanted] = []
         pause = 0.0
         for wanted, verdict in zip(batch, verdicts, strict=True):
@@ -326,11 +327,37 @@ class SharedWindow:
                 pause = max(pause, verdict.wait)
             elif wanted.verdict.done():  # cancelled while the transaction ran
                 if verdict.place is not None:
-                    self._answered.append(verdict.place)
+                    self._answered.append((verdict.place, time.monotonic()))
             else:
                 wanted.verdict.set_result(verdict)
         self._queue.extendleft(reversed(later))
         return pause
+
+    def _head(self) -> list[_Wanted]:
+        """The sends at the queue's head, as many as one transaction decides."""
+        batch: list[_Wanted] = []
+        while self._queue and len(batch) < _BATCH:
+            wanted = self._queue.popleft()
+            if not wanted.verdict.done():  # its send was cancelled meanwhile
+                batch.append(wanted)
+        return batch
+
+    async def _mark(self, answered: list[tuple[int, float]], now: float) -> float:
+        """Only answers to mark (nothing waits): committed as they run, without the
+        budget's lock (storage.budget.mark_answered), instead of a transaction that queues
+        for the lock; each as of when it came (`now` is measured before they are sent).
+        Returns the pause before the next try, if it failed."""
+        try:
+            async with self._autocommit.connect() as connection:
+                await budget.mark_answered(
+                    connection, {place: now - at for place, at in answered}
+                )
+        except Exception as error:
+            self._answered.extend(answered)  # marked next time (or taken for gone)
+            log.warning("shared send window not updated: %s", type(error).__name__)
+            return _DATABASE_PAUSE
+        self._held.difference_update(place for place, _ in answered)
+        return 0.0
 
 
 @dataclass(eq=False)

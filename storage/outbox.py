@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, exists, or_, select, update
+from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -147,7 +147,11 @@ async def renew(session: AsyncSession, owner: str, ids: Collection[int], until: 
 async def delivered(session: AsyncSession, ids: Collection[int]) -> None:
     """The channel has them: the rows, text and all, go."""
     if ids:
-        await session.execute(delete(OutboxMessage).where(OutboxMessage.id.in_(list(ids))))
+        connection = await session.connection()  # Core: built once, run for every send
+        await connection.execute(_DELIVERED, {"ids": list(ids)})
+
+
+_DELIVERED = delete(OutboxMessage).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
 
 
 async def later(

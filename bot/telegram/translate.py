@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from typing import Any
+
+from telegram import Message, Update
 
 from dialogues.messages import Inbound, Kind, Outbound
 
@@ -51,12 +53,11 @@ def media_kind(message: Message) -> str | None:
     return None
 
 
-def markup_of(outbound: Outbound) -> InlineKeyboardMarkup | None:
-    if not outbound.choices:
-        return None
-    return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(choice.label, callback_data=choice.data) for choice in row]
+def keyboard_of(outbound: Outbound) -> dict[str, Any]:
+    """The buttons of a message as the Bot API's inline keyboard (JSON for a raw call)."""
+    return {
+        "inline_keyboard": [
+            [{"text": choice.label, "callback_data": choice.data} for choice in row]
             for row in outbound.choices
         ]
-    )
+    }

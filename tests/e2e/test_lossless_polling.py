@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from bot import logs
 from storage.models import InboxUpdate
@@ -75,3 +75,49 @@ async def test_an_unparseable_update_is_set_aside_and_the_ones_after_it_are_hand
     for secret in ("Rasmus Klump", "Adelheid", "Bodil", "adelheid_secret", "424242",
                    str(ada.id), str(bo.id)):
         assert secret not in logged, secret
+
+
+async def test_updates_fetched_while_running_are_handled_once_and_leave_with_their_turn(
+    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO
+) -> None:
+    """Once the inbox has caught up, a fetched batch goes to the handlers as fetched (the
+    inbox is not read back), each update is handled once, and a text's inbox row is
+    deleted in its turn's transaction, not by a transaction of its own afterwards. An
+    unparseable update in such a batch is still set aside, and what follows is handled."""
+    snakkes = await start_snakkes()
+    people = [double.user(f"P{n}", language_code="da") for n in range(8)]
+    for person in people:
+        double.send_command(person, "/start")
+    for person in people:
+        await double.wait_for_messages(person, timeout=10)
+    database = snakkes.service.database
+    seen: list[str] = []
+
+    def statement(_conn: object, _cursor: object, text: str, *_args: object) -> None:
+        if "telegram_inbox" in text or "processed_updates" in text:
+            seen.append(" ".join(text.split()))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        for person in people:
+            double.send_text(person, "jeg føler mig alene")
+        broken_id = double.inject({"message": {"message_id": 78, "from": 7, "text": "x"}})
+        double.send_text(people[0], "hej igen")
+
+        async def all_handled() -> bool:
+            async with database.session() as session:
+                rows = (await session.scalars(select(InboxUpdate))).all()
+            left = [(row.update_id, row.sealed_update) for row in rows]
+            return left == [(broken_id, None)] and len(double.messages_to(people[0])) >= 3
+
+        await eventually(all_handled)
+        for person in people:
+            assert len(double.messages_to(person)) >= 2  # /start's answer and the text's
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", statement)
+    claims = [s for s in seen if s.startswith("INSERT INTO processed_updates")]
+    assert len(claims) == len(people) + 1  # each text once, none handled twice
+    # Each text's row went with its turn (one row by its id), none in a batch afterwards.
+    assert not [s for s in seen if s.startswith("DELETE FROM telegram_inbox") and " IN " in s]
+    assert len([s for s in seen if s.startswith("DELETE FROM telegram_inbox")]) == len(claims)
+    assert "set aside" in service_log.getvalue()

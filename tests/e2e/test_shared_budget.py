@@ -109,7 +109,9 @@ async def test_two_instances_stay_within_30_a_second_together(
     # Sharing does not starve either instance's burst. The pace is not asserted: a send
     # holds its place from its start until a second after its answer, so the pace is
     # 30 / (1 s + a send's latency), near 30 on a quiet machine (bench/checkin_burst.py,
-    # 98.9 %) and far less when other processes hold the cores (45 % at load 9).
+    # 98.9 %) and less when other processes hold the cores. Answers marked as of the
+    # transaction that marked them, not of their coming, held places longer: 83 % at load 4;
+    # marked as of their coming, 95 % at load 7 (2026-12-02).
     assert runner(first).sent > 0
     assert runner(second).sent > 0
 

@@ -79,3 +79,54 @@ async def test_removed_text_is_truncated_out_of_the_log(
     assert await database.checkpoint()
     assert database.scrubbed.is_set()
     assert log_size(tmp_path) == 0
+
+
+async def test_the_truncating_checkpoint_leaves_the_loop_running(
+    database: Database, tmp_path: Path
+) -> None:
+    """Removed text leaves the log in a thread: the loop goes on while the log is copied,
+    synced and truncated (inline, it stopped every chat for 15-60 ms every 2 s)."""
+    await write_pages(database, PAGES)
+    async with database.session() as session, session.begin():
+        await session.execute(delete(ProcessedUpdate))
+    database.text_removed = True
+    ticks = 0
+    done = False
+
+    async def tick() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)
+    before = ticks
+    assert await database.scrub()
+    done = True
+    await ticker
+    assert ticks > before
+    assert database.scrubbed.is_set()
+    assert log_size(tmp_path) == 0
+
+
+async def test_the_truncating_checkpoint_gives_way_to_a_transaction_of_the_loop(
+    database: Database, tmp_path: Path
+) -> None:
+    """A write transaction that stays open on the loop while the scrub runs in its thread:
+    the scrub gives way (the loop running all the while) and keeps the removed text for its
+    next round, which truncates the log once the transaction is over."""
+    await write_pages(database, 20)
+    async with database.session() as session, session.begin():
+        await session.execute(delete(ProcessedUpdate))
+        database.text_removed = True
+        assert not await asyncio.wait_for(database.scrub(), 5)  # the log was held
+        assert database.text_removed  # still to be scrubbed
+        await session.execute(
+            insert(ProcessedUpdate).values(
+                channel="telegram", update_key="after", processed_at=utcnow()
+            )
+        )
+    assert await database.scrub()
+    assert database.scrubbed.is_set()
+    assert log_size(tmp_path) == 0

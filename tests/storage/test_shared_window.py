@@ -5,17 +5,18 @@ and what it costs (transactions per send, counted, not timed)."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select
 
-from storage import migrate
+from storage import budget, migrate
 from storage.budget import ChatLimit
 from storage.db import Database
 from storage.limits import SharedWindow
-from storage.models import TelegramSend
+from storage.models import TelegramBudget, TelegramSend
 from tests.conftest import POSTGRES_URL, fresh_postgres_database
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="SNAKKES_TEST_POSTGRES_URL is not set")
@@ -164,3 +165,53 @@ async def test_two_instances_together_stay_within_the_window(database: Database)
     rows = await sends(database)
     assert len(rows) == 24
     assert most_in_any_window(rows, 1.0) <= 5
+
+
+async def test_an_answer_counts_from_when_it_came_not_from_when_it_was_marked(
+    database: Database,
+) -> None:
+    """The asker may mark an answer long after it came (it slept while the bot's window was
+    full). Marked as of the transaction, the send held its place that much longer, and two
+    instances together used 83 % of the cap; marked as of its answer, the place comes free
+    a period after the answer, never sooner."""
+    async with database.session() as session, session.begin():
+        [first] = await budget.take(session, 1, 1.0, [None])
+    assert first.place is not None
+    await asyncio.sleep(0.7)  # the send took 0.1 s or more, and its answer came 0.6 s ago
+    async with database.session() as session, session.begin():
+        # Answered 0.6 s ago by the instance's clock: the window has 0.4 s left to hold it.
+        [second] = await budget.take(session, 1, 1.0, [None], answered={first.place: 0.6})
+    assert second.place is None
+    assert 0.3 < second.wait <= 0.4
+    async with database.session() as session:
+        row = await session.get(TelegramSend, first.place)
+        assert row is not None
+        assert row.answered_at is not None
+        assert row.answered_at > row.started_at
+
+
+async def test_answers_alone_are_marked_without_the_lock_as_of_when_they_came(
+    database: Database,
+) -> None:
+    """With nothing waiting, an answer is marked by a statement of its own, committed as it
+    runs, while another transaction holds the budget's lock; as of when it came, never
+    earlier, so the window frees its place a period after the answer."""
+    async with database.session() as session, session.begin():
+        [first] = await budget.take(session, 1, 1.0, [None])
+    assert first.place is not None
+    await asyncio.sleep(0.7)
+    window = SharedWindow(database, limit=1)
+    try:
+        async with database.session() as holder, holder.begin():
+            await holder.execute(  # another instance's transaction holds the lock
+                select(TelegramBudget.id).where(TelegramBudget.id == 1).with_for_update()
+            )
+            assert await asyncio.wait_for(
+                window._mark([(first.place, time.monotonic() - 0.6)], time.monotonic()), 5
+            ) == 0.0
+        async with database.session() as session, session.begin():
+            [second] = await budget.take(session, 1, 1.0, [None])
+        assert second.place is None
+        assert 0.3 < second.wait <= 0.45  # answered 0.6 s before the mark, not at it
+    finally:
+        await window.close()

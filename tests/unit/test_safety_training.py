@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 
 from dialogues.safety_model import Level, SafetyModel
-from dialogues.safety_training import Example, _folds, augment
+from dialogues.safety_training import (
+    Example,
+    _fit_stack,
+    _folds,
+    augment,
+    corpus_files,
+    load_examples,
+)
 
 
 def _example(text: str, source: str, level: Level = Level.NONE) -> Example:
@@ -78,3 +85,27 @@ def test_a_head_that_leans_towards_clear_answers_clear(
     never = replace(model, lean_risk=2.0, lean_clear=1.0)
     expected = Level.AMBIGUOUS if level is Level.CLEAR and p[2] < 0.97 else level
     assert never.level_of(np.array(p, dtype=np.float32)) is expected
+
+
+def test_the_stack_learns_what_the_screen_adds_to_the_head() -> None:
+    """Out-of-source predictions where the head cannot tell risk from ordinary talk (the
+    same probabilities for both) and the screen can: the stack follows the screen."""
+    rng = np.random.default_rng(1)
+    levels = np.array([0, 1, 2] * 200)
+    head = np.tile(np.array([[0.4, 0.3, 0.3]], dtype=np.float32), (600, 1))
+    screen = np.where(levels > 0, rng.uniform(0.6, 0.95, 600), rng.uniform(0.05, 0.4, 600))
+    stack = _fit_stack(head, screen, levels)
+    p = stack.probabilities(head[:2], np.array([0.1, 0.9], dtype=np.float32))
+    assert p[0, Level.NONE] > 0.8
+    assert p[1, Level.NONE] < 0.2
+    assert np.allclose(p.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_the_screen_spares_the_model_most_ordinary_corpus_talk() -> None:
+    """The screen's threshold keeps every risky message the net catches out of source; the
+    shipped screen then sends 27 % of the ordinary corpus messages on to the model, in
+    sample (38 % out of source; 89 % before the fourth session). A guard, not a target."""
+    model = SafetyModel.load()
+    ordinary = [e.text for e in load_examples(corpus_files()) if e.level is Level.NONE]
+    passed = sum(model.screen.passes(text) for text in ordinary)
+    assert passed / len(ordinary) <= 0.40

@@ -156,3 +156,10 @@ def test_the_shipped_head_round_trips(tmp_path: Path) -> None:
     vector = np.ones((1, DIM), dtype=np.float32) / np.sqrt(DIM)
     assert np.allclose(model.probabilities(vector), again.probabilities(vector), atol=1e-3)
     assert again.clear_threshold == pytest.approx(model.clear_threshold)
+    assert model.stack is not None
+    assert again.stack is not None
+    for score in (0.01, 0.5, 0.99):  # the stack reads the screen's score with the head's
+        assert np.allclose(
+            model.probabilities(vector, score), again.probabilities(vector, score), atol=1e-3
+        )
+    assert not np.allclose(model.probabilities(vector, 0.01), model.probabilities(vector, 0.99))
