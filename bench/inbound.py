@@ -80,6 +80,20 @@ async def _commits(database_url: str) -> int:
         await connection.close()
 
 
+def service_environment(api_url: str, database_url: str, workdir: str) -> dict[str, str]:
+    """The service's settings for a benchmark: the load's Bot API, Telegram's cap lifted."""
+    return {
+        "SNAKKES_TELEGRAM_TOKEN": TOKEN,
+        "SNAKKES_TELEGRAM_API_URL": api_url,
+        "SNAKKES_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
+        "SNAKKES_DATABASE_URL": database_url,
+        "SNAKKES_SERVICE_DATA_DIR": workdir,
+        "SNAKKES_SECURITY_SECRET_KEY": "bench-" + "k" * 40,
+        "SNAKKES_WEB_PORT": str(free_port()),
+        "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
+    }
+
+
 async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, Any]:
     load = Process(
         "double",
@@ -91,16 +105,7 @@ async def run_once(bot: Bot, mode: str, updates: int, rate: float) -> dict[str, 
     with tempfile.TemporaryDirectory() as workdir:
         async with database_for(bot, Path(workdir)) as database_url:
             url = (await load.line()).removeprefix("URL ")
-            env = {
-                "SNAKKES_TELEGRAM_TOKEN": TOKEN,
-                "SNAKKES_TELEGRAM_API_URL": url,
-                "SNAKKES_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
-                "SNAKKES_DATABASE_URL": database_url,
-                "SNAKKES_SERVICE_DATA_DIR": workdir,
-                "SNAKKES_SECURITY_SECRET_KEY": "bench-" + "k" * 40,
-                "SNAKKES_WEB_PORT": str(free_port()),
-                "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
-            }
+            env = service_environment(url, database_url, workdir)
             if bot.database is None:
                 env["SNAKKES_BENCH_ECHO_STACK"] = bot.stack
                 target = Process(bot.name, *python("-m", "bench.echo_bot"), env=env)

@@ -34,8 +34,8 @@ from aiohttp import web
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bench.inbound import TOKEN, Bot, _commits, database_for
-from bench.procs import Process, free_port, python
+from bench.inbound import Bot, _commits, database_for, service_environment
+from bench.procs import Process, python
 
 _VERB = re.compile(r"^\s*(\w+)(?:\s+(?:INTO|FROM)?\s*(\w+)|\s+(\w+))?", re.IGNORECASE)
 
@@ -207,16 +207,7 @@ async def main() -> None:  # noqa: PLR0915 - one script, read top to bottom
     with tempfile.TemporaryDirectory() as workdir:
         async with database_for(bot, Path(workdir)) as database_url:
             url = (await load.line()).removeprefix("URL ")
-            os.environ.update({
-                "SNAKKES_TELEGRAM_TOKEN": TOKEN,
-                "SNAKKES_TELEGRAM_API_URL": url,
-                "SNAKKES_TELEGRAM_MAX_MESSAGES_PER_SECOND": "100000",
-                "SNAKKES_DATABASE_URL": database_url,
-                "SNAKKES_SERVICE_DATA_DIR": workdir,
-                "SNAKKES_SECURITY_SECRET_KEY": "bench-" + "k" * 40,
-                "SNAKKES_WEB_PORT": str(free_port()),
-                "SNAKKES_SERVICE_LOG_LEVEL": "WARNING",
-            })
+            os.environ.update(service_environment(url, database_url, workdir))
             from bot import logs  # noqa: PLC0415 - after the environment is set
             from bot.app import init_app  # noqa: PLC0415
             from bot.config import load_settings  # noqa: PLC0415
