@@ -4,6 +4,7 @@ before every transaction (storage.db: no `pool_pre_ping`, a check of asyncpg's o
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -11,17 +12,24 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from storage.db import Database
-from tests.conftest import POSTGRES_URL
+from tests.conftest import POSTGRES_URL, fresh_postgres_database
 
 pytestmark = pytest.mark.skipif(not POSTGRES_URL, reason="SNAKKES_TEST_POSTGRES_URL is not set")
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[Database]:
+    """PostgreSQL only: SQLite has no pool of server connections."""
+    async with fresh_postgres_database() as url:
+        db = Database(url)
+        yield db
+        await db.close()
 
 
 @pytest.mark.parametrize("engine", ["service", "unflushed"])
 async def test_a_connection_the_server_closed_is_replaced_at_checkout(
     database: Database, engine: str
 ) -> None:
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL's pool")
     from storage.db import create_unflushed_engine  # noqa: PLC0415
 
     target = database.engine if engine == "service" else create_unflushed_engine(database.url)
@@ -51,8 +59,6 @@ async def test_a_connection_the_server_closed_is_replaced_at_checkout(
 async def test_no_round_trip_before_a_transaction(database: Database) -> None:
     """Checking a connection out sends nothing: a transaction of one statement is BEGIN,
     the statement and COMMIT on the server's side (a ping would add three)."""
-    if database.dialect != "postgresql":
-        pytest.skip("PostgreSQL's pool")
     async with database.engine.connect() as connection:
         await connection.scalar(text("SELECT 1"))  # prepared once, cached on the connection
         raw = await connection.get_raw_connection()
