@@ -86,7 +86,15 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self._pause()
                     return await callback(*args, **kwargs)
-                async with self._group(chat), self._overall.slot(), self._across(chat):
+                # An edit (a pressed keyboard taken away) counts in the bot's window but not
+                # in a private chat's: the double counts as Telegram does, and the answer
+                # that follows it at once would otherwise wait a second behind it.
+                edit = endpoint.startswith("edit")
+                async with (
+                    self._group(chat, edit=edit),
+                    self._overall.slot(),
+                    self._across(chat, edit=edit),
+                ):
                     await self._pause()
                     return await callback(*args, **kwargs)
             except RetryAfter as error:
@@ -97,11 +105,15 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _across(self, chat: object) -> AbstractAsyncContextManager[None]:
-        """The windows shared with other instances (the bot's and the chat's), if any."""
+    def _across(self, chat: object, *, edit: bool) -> AbstractAsyncContextManager[None]:
+        """The windows shared with other instances (the bot's and the chat's), if any: the
+        bot's alone for an edit in a private chat."""
         if self._shared is None:
             return nullcontext()
-        limit, period = _limit_of(_key_of(chat))
+        key = _key_of(chat)
+        if edit and _private(key):
+            return self._shared.slot(None)
+        limit, period = _limit_of(key)
         return self._shared.slot(ChatLimit(self._chat_key(str(chat)), limit, period))
 
     async def _pause(self) -> None:
@@ -110,12 +122,12 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         while (delay := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
-    def _group(self, chat: object) -> AbstractAsyncContextManager[None]:
+    def _group(self, chat: object, *, edit: bool) -> AbstractAsyncContextManager[None]:
         """The group's own window (a negative id or a @channel name); a private chat's only
-        when the windows are shared (one instance alone leaves private chats to the check-in
-        runner's pacer and to retries)."""
+        when the windows are shared and for a message, not an edit (one instance alone
+        leaves private chats to the check-in runner's pacer and to retries)."""
         key = _key_of(chat)
-        if _private(key) and self._shared is None:
+        if _private(key) and (self._shared is None or edit):
             return nullcontext()
         if len(self._groups) > _KEEP_GROUPS:
             self._groups = {k: w for k, w in self._groups.items() if not w.idle}
