@@ -138,7 +138,9 @@ def _run(settings: Settings) -> int:
             print(KEY_BESIDE_DATA.format(path=settings.generated_secret), file=sys.stderr)
             return 2
         log.warning("the secret key is kept in %s beside the database: fine on this machine, "
-                    "never in production (README, 'Configuration')", settings.generated_secret)
+                    "never in production (README, %s)",
+                    logs.Configured(str(settings.generated_secret)),
+                    logs.Configured("Configuration"))
     host, port = settings.web.host, settings.web.port
     try:
         net = build_safety_net(settings)  # fail here, clearly, before anything starts

@@ -20,6 +20,7 @@ from bot.console.feed import HubFeed
 from bot.console.sender import ConsoleSender
 from bot.core import Core
 from bot.delivery import Postman
+from bot.logs import Configured
 from bot.notify import OUTBOX, Announcer
 from bot.outbox import ChannelOutbox
 from bot.pubsub import Hub
@@ -213,7 +214,8 @@ class Service:
         if self.telegram is None:
             log.warning(
                 "Telegram is off: no bot token. Set [telegram] token in config.toml or "
-                "SNAKKES_TELEGRAM_TOKEN to add it (see README, 'Telegram')."
+                "%s to add it (see README, %s).",
+                Configured("SNAKKES_TELEGRAM_TOKEN"), Configured("Telegram"),
             )
             return
         try:

@@ -63,6 +63,9 @@ async def test_run_serves_healthz_and_stops_cleanly_on_sigterm(tmp_path: Path) -
     log = stderr.decode()
     assert process.returncode == 0, log
     assert log.count("Telegram is off: no bot token") == 1  # said once
+    # The operator is told what to set, not "[removed]" (the log's scrubber takes any long
+    # word for a token; the setting's name is ours, marked Configured).
+    assert "config.toml or SNAKKES_TELEGRAM_TOKEN to add it (see README, Telegram)" in log
     assert "snakkes stopped" in log
 
 
