@@ -86,14 +86,15 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 if chat is None:
                     await self._pause()
                     return await callback(*args, **kwargs)
+                key = _key_of(chat)
                 # An edit (a pressed keyboard taken away) counts in the bot's window but not
                 # in a private chat's: the double counts as Telegram does, and the answer
                 # that follows it at once would otherwise wait a second behind it.
-                edit = endpoint.startswith("edit")
+                own = not (_private(key) and endpoint.startswith("edit"))
                 async with (
-                    self._group(chat, edit=edit),
+                    self._group(key, own=own),
                     self._overall.slot(),
-                    self._across(chat, edit=edit),
+                    self._across(chat, key, own=own),
                 ):
                     await self._pause()
                     return await callback(*args, **kwargs)
@@ -105,13 +106,14 @@ class WindowRateLimiter(BaseRateLimiter[int]):
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
-    def _across(self, chat: object, *, edit: bool) -> AbstractAsyncContextManager[None]:
-        """The windows shared with other instances (the bot's and the chat's), if any: the
-        bot's alone for an edit in a private chat."""
+    def _across(
+        self, chat: object, key: int | str, *, own: bool
+    ) -> AbstractAsyncContextManager[None]:
+        """The windows shared with other instances, if any: the bot's, and the chat's when
+        the request counts in it (`own`)."""
         if self._shared is None:
             return nullcontext()
-        key = _key_of(chat)
-        if edit and _private(key):
+        if not own:
             return self._shared.slot(None)
         limit, period = _limit_of(key)
         return self._shared.slot(ChatLimit(self._chat_key(str(chat)), limit, period))
@@ -122,12 +124,11 @@ class WindowRateLimiter(BaseRateLimiter[int]):
         while (delay := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
             await asyncio.sleep(delay)
 
-    def _group(self, chat: object, *, edit: bool) -> AbstractAsyncContextManager[None]:
+    def _group(self, key: int | str, *, own: bool) -> AbstractAsyncContextManager[None]:
         """The group's own window (a negative id or a @channel name); a private chat's only
-        when the windows are shared and for a message, not an edit (one instance alone
-        leaves private chats to the check-in runner's pacer and to retries)."""
-        key = _key_of(chat)
-        if _private(key) and (self._shared is None or edit):
+        when the windows are shared and the request counts in it (`own`: one instance
+        alone leaves private chats to the check-in runner's pacer and to retries)."""
+        if _private(key) and (self._shared is None or not own):
             return nullcontext()
         if len(self._groups) > _KEEP_GROUPS:
             self._groups = {k: w for k, w in self._groups.items() if not w.idle}
