@@ -19,9 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
     Interval,
+    String,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -77,17 +81,7 @@ async def take(
     come, first served). Rows past every window are deleted when `prune` (now and then is
     enough: the counts skip them)."""
     connection = await session.connection()  # Core: statements built once, bound here
-    now: datetime = (await connection.execute(_LOCK)).scalar_one()
-    if answered:
-        # Marked as of its answer, not of this transaction: a place marked a second late
-        # would stay in the window a second too long, and the bot would send below the cap.
-        await connection.execute(
-            _MARK_AT,
-            [
-                {"place": place, "answered": now - timedelta(seconds=ago)}
-                for place, ago in answered.items()
-            ],
-        )
+    now = await _lock(connection, answered)
     if prune:
         await connection.execute(
             _PRUNE,
@@ -150,6 +144,19 @@ async def take(
     return verdicts
 
 
+async def _lock(connection: AsyncConnection, answered: Mapping[int, float] | None) -> datetime:
+    """Take the budget's lock and mark the places in `answered`; the database's time."""
+    if not answered:
+        return (await connection.execute(_LOCK)).scalar_one()  # type: ignore[no-any-return]
+    # Marked as of its answer, not of this transaction: a place marked a second late would
+    # stay in the window a second too long, and the bot would send below the cap. In the
+    # lock's statement (one round trip), each as of the lock's time less its age.
+    ages = [timedelta(seconds=ago) for ago in answered.values()]
+    return (  # type: ignore[no-any-return]
+        await connection.execute(_LOCK_AND_MARK, {"places": list(answered), "ages": ages})
+    ).scalar_one()
+
+
 async def mark_answered(connection: AsyncConnection, answered: Mapping[int, float]) -> None:
     """Mark places answered, each so many seconds ago (as `take` does), outside the budget's
     lock, in statements committed as they run: the database's time when a statement runs
@@ -198,10 +205,30 @@ def _counting(since: str) -> ColumnElement[bool]:
 # Run for every batch of sends, so built once with bound parameters (building and keying
 # them anew cost more of the event loop than their round trips).
 _LOCK = select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
-_MARK_AT = (
+# The lock and the answers' marks in one statement: the marks are a data-modifying CTE
+# whose value is computed from the lock's row (a subquery run before the first row is
+# written), so they are written only once the lock is held (as when they were a statement
+# after it: the same order of locks, the prune's included), each place's answered_at the
+# lock's time less its age. The decision's counts stay a statement of
+# their own: one read after the lock sees what the instance that held it before committed.
+_LOCKED = (
+    select(func.clock_timestamp().label("now"))
+    .where(TelegramBudget.id == 1)
+    .with_for_update()
+    .cte("locked")
+)
+_ANSWERS = (
+    func.unnest(
+        bindparam("places", type_=ARRAY(BigInteger)), bindparam("ages", type_=ARRAY(Interval))
+    )
+    .table_valued("place", "age", name="answers")
+    .render_derived()
+)
+_LOCK_AND_MARK = select(_LOCKED.c.now).add_cte(
     update(TelegramSend)
-    .where(TelegramSend.id == bindparam("place"))
-    .values(answered_at=bindparam("answered"))
+    .where(TelegramSend.id == _ANSWERS.c.place)
+    .values(answered_at=select(_LOCKED.c.now).scalar_subquery() - _ANSWERS.c.age)
+    .cte("marked")
 )
 # Outside the lock: the database's time when the statement runs, less how long ago the
 # answer came by the instance's clock, measured before the statement was sent.
@@ -226,7 +253,9 @@ _COUNTS = select(
 # The bot's count and the chats' rows in one statement (one round trip): the two arrays
 # are aggregated from the same rows in the same order, pair by pair.
 _IN_CHATS = and_(
-    TelegramSend.chat.in_(bindparam("chats", expanding=True)), _counting("chat_since")
+    # One array parameter, not an IN list expanded (and the SQL rendered) at every batch.
+    TelegramSend.chat == any_(bindparam("chats", type_=ARRAY(String))),
+    _counting("chat_since"),
 )
 _BOTH = select(
     func.count().filter(_OVERALL),
