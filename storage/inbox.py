@@ -75,7 +75,8 @@ async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:
 
 async def handled_one(session: AsyncSession, update_id: int) -> None:
     """One update handled: deleted in the transaction of the turn that handled it."""
-    await session.execute(_DELETE_ONE, {"update_id": update_id})
+    connection = await session.connection()  # Core: no ORM work for a statement per update
+    await connection.execute(_DELETE_ONE, {"update_id": update_id})
 
 
 _DELETE_ONE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("update_id"))

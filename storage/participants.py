@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import String, bindparam, delete, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.checkins import SENT
@@ -41,13 +41,16 @@ class Arrival:
 
 
 # Run for every message, so built once (bound parameters), not per call: the participant,
-# their conversation state and the three checks (on indexes) in one statement.
+# their conversation state and the three checks (on indexes) in one statement. The open
+# states as plain bound values, not an IN list that is expanded (and its SQL rendered
+# again) at every execution.
+_OPEN = [literal(status, String) for status in OPEN]
 _ARRIVAL = (
     select(
         Participant,
         ConversationState,
         exists().where(Volunteer.participant_id == Participant.id),
-        exists().where(Handover.participant_id == Participant.id, Handover.status.in_(OPEN)),
+        exists().where(Handover.participant_id == Participant.id, Handover.status.in_(_OPEN)),
         exists().where(Checkin.participant_id == Participant.id, Checkin.status == SENT),
     )
     .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)

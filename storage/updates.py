@@ -10,19 +10,33 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
-from storage.models import GroupNotice, ProcessedUpdate
+from storage.models import GroupNotice, InboxUpdate, ProcessedUpdate
 from storage.types import utcnow
 
 
-async def claim(session: AsyncSession, channel: str, update_key: str) -> bool:
+async def claim(
+    session: AsyncSession, channel: str, update_key: str, *, inbox_update_id: int | None = None
+) -> bool:
     """Record the update as handled, in the caller's transaction; False if it already was.
 
     The claim commits or rolls back with the work it guards, so a failed attempt leaves the
     update free for Telegram's retry, and a concurrent instance waits on the unique key.
+
+    `inbox_update_id`: a polled Telegram update's row in the inbox (storage/inbox.py), deleted
+    in the same transaction, claimed or not (a duplicate is handled too); on PostgreSQL in the
+    claim's own statement, one round trip for both.
     """
-    return await _insert_once(
-        session, ProcessedUpdate, channel=channel, update_key=update_key, processed_at=utcnow()
-    )
+    values = {"channel": channel, "update_key": update_key, "processed_at": utcnow()}
+    if inbox_update_id is None:
+        return await _insert_once(session, ProcessedUpdate, **values)
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        result = await connection.execute(
+            _CLAIM_AND_SETTLE, values | {"inbox_update_id": inbox_update_id}
+        )
+        return bool(result.rowcount)
+    await connection.execute(_SETTLE, {"inbox_update_id": inbox_update_id})
+    return await _insert_once(session, ProcessedUpdate, **values)
 
 
 async def claim_group_notice(session: AsyncSession, pseudonym: str) -> bool:
@@ -43,6 +57,17 @@ async def _insert_once(session: AsyncSession, model: type, **values: object) -> 
     statement = _insert_statement(model, connection.dialect.name, tuple(values))
     result = await connection.execute(statement, values)
     return bool(result.rowcount)
+
+
+_SETTLE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("inbox_update_id"))
+# The inbox row's deletion as a data-modifying CTE of the claim: the INSERT's row count is
+# still the claim's alone.
+_CLAIM_AND_SETTLE = (
+    postgresql.insert(ProcessedUpdate)
+    .values({name: bindparam(name) for name in ("channel", "update_key", "processed_at")})
+    .on_conflict_do_nothing()
+    .add_cte(_SETTLE.cte("settled"))
+)
 
 
 @functools.cache
