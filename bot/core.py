@@ -116,20 +116,18 @@ class Core:
         self, envelope: Envelope, meaning: Meaning | None = None
     ) -> tuple[Handled, list[_Letter]]:
         async with self.database.session() as session, session.begin():
-            if envelope.update_key is None and envelope.inbox_update_id is not None:
-                await inbox.handled_one(session, envelope.inbox_update_id)
-            if envelope.update_key is not None and not await updates.claim(
-                session,
-                envelope.channel,
-                envelope.update_key,
-                inbox_update_id=envelope.inbox_update_id,
-            ):
-                log.info("duplicate update ignored", extra={"channel": envelope.channel})
-                return Handled(duplicate=True), []
             language = self.language_for(envelope.language_hint)
-            arrival = await participants.arrive(
+            claim = None
+            if envelope.update_key is not None:
+                claim = updates.Claim(
+                    envelope.channel, envelope.update_key, envelope.inbox_update_id
+                )
+            elif envelope.inbox_update_id is not None:
+                await inbox.handled_one(session, envelope.inbox_update_id)
+            claimed, arrival = await participants.claim_and_arrive(
                 session,
                 self.keyring,
+                claim,
                 channel=envelope.channel,
                 channel_user_id=envelope.user_key,
                 address=envelope.address,
@@ -138,6 +136,9 @@ class Core:
                 # not bring their record back: it only gets a kind "no longer active".
                 create=envelope.inbound.kind is not Kind.CHOICE,
             )
+            if not claimed:
+                log.info("duplicate update ignored", extra={"channel": envelope.channel})
+                return Handled(duplicate=True), []
             if arrival is None:
                 stale = [self.conversation.stale(language)]
                 letters = self._replies(envelope, None, stale, Lane.LIVE)

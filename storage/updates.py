@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.expression import Executable
+from sqlalchemy.sql.expression import CTE, Executable
 
 from storage.models import GroupNotice, InboxUpdate, ProcessedUpdate
 from storage.types import utcnow
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An inbound update to claim in a turn's transaction (see `claim`)."""
+
+    channel: str
+    update_key: str
+    inbox_update_id: int | None = None
+
+    def values(self) -> dict[str, object]:
+        """The bound values of `claimed`'s statement."""
+        values: dict[str, object] = {
+            "channel": self.channel,
+            "update_key": self.update_key,
+            "processed_at": utcnow(),
+        }
+        if self.inbox_update_id is not None:
+            values["inbox_update_id"] = self.inbox_update_id
+        return values
+
+
+def claimed(*, settling: bool) -> CTE:
+    """PostgreSQL: the claim as a CTE for a statement that reads in the same round trip
+    (storage.participants.claim_and_arrive): one row when the update was claimed, none when
+    it was already; with `settling`, the inbox row (`inbox_update_id`) is deleted too."""
+    statement = _CLAIM_AND_SETTLE if settling else _CLAIM
+    return statement.returning(ProcessedUpdate.update_key).cte("claimed")
 
 
 async def claim(
@@ -60,14 +89,14 @@ async def _insert_once(session: AsyncSession, model: type, **values: object) -> 
 
 
 _SETTLE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("inbox_update_id"))
-# The inbox row's deletion as a data-modifying CTE of the claim: the INSERT's row count is
-# still the claim's alone.
-_CLAIM_AND_SETTLE = (
+_CLAIM = (
     postgresql.insert(ProcessedUpdate)
     .values({name: bindparam(name) for name in ("channel", "update_key", "processed_at")})
     .on_conflict_do_nothing()
-    .add_cte(_SETTLE.cte("settled"))
 )
+# The inbox row's deletion as a data-modifying CTE of the claim: the INSERT's row count is
+# still the claim's alone.
+_CLAIM_AND_SETTLE = _CLAIM.add_cte(_SETTLE.cte("settled"))
 
 
 @functools.cache
