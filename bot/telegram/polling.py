@@ -128,8 +128,7 @@ class InboxPoller:
             self._in_hand.update(ids)
         try:
             # Stored before the next call confirms them: a crash now loses nothing.
-            async with self.database.session() as session, session.begin():
-                await inbox.store(session, self.keyring, batch, utcnow())
+            await inbox.keep(self.database, self.keyring, batch, utcnow())
         except BaseException:
             self._in_hand.difference_update(ids)
             raise
