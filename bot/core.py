@@ -11,9 +11,10 @@ redelivered update that was handled finds its answer already in the outbox.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +23,10 @@ from dialogues.content import LANGUAGES
 from dialogues.conversation import Conversation, Turn
 from dialogues.messages import Delivery, Inbound, Kind, Lane, Outbound
 from dialogues.understanding import Meaning
-from storage import outbox, participants, updates
+from storage import inbox, outbox, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
-from storage.models import OutboxMessage, Participant
+from storage.models import Participant
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ class Envelope:
     inbound: Inbound
     update_key: str | None = None
     language_hint: str | None = None
-    # The channel's own bookkeeping, done in the turn's transaction: a polled Telegram
-    # update's inbox row goes with the turn that handled it (one commit, not two).
-    settle: Callable[[AsyncSession], Awaitable[None]] | None = None
+    # A polled Telegram update's row in the inbox (storage/inbox.py): it goes with the turn
+    # that handled it (one commit, not two), deleted by the claim's statement.
+    inbox_update_id: int | None = None
 
 
 @dataclass
@@ -65,12 +66,14 @@ class Handled:
 
 @dataclass
 class _Letter:
-    """A message written in the turn's transaction, waiting for its row id."""
+    """A message written in the turn's transaction: its outbox row, and its id once the row
+    is inserted (`_post`)."""
 
-    row: OutboxMessage
+    row: dict[str, Any]
     address: str
     message: Outbound
     reply: bool
+    id: int = 0
 
 
 class Core:
@@ -113,17 +116,18 @@ class Core:
         self, envelope: Envelope, meaning: Meaning | None = None
     ) -> tuple[Handled, list[_Letter]]:
         async with self.database.session() as session, session.begin():
-            if envelope.settle is not None:
-                await envelope.settle(session)
-            if envelope.update_key is not None and not await updates.claim(
-                session, envelope.channel, envelope.update_key
-            ):
-                log.info("duplicate update ignored", extra={"channel": envelope.channel})
-                return Handled(duplicate=True), []
             language = self.language_for(envelope.language_hint)
-            arrival = await participants.arrive(
+            claim = None
+            if envelope.update_key is not None:
+                claim = updates.Claim(
+                    envelope.channel, envelope.update_key, envelope.inbox_update_id
+                )
+            elif envelope.inbox_update_id is not None:
+                await inbox.handled_one(session, envelope.inbox_update_id)
+            claimed, arrival = await participants.claim_and_arrive(
                 session,
                 self.keyring,
+                claim,
                 channel=envelope.channel,
                 channel_user_id=envelope.user_key,
                 address=envelope.address,
@@ -132,17 +136,20 @@ class Core:
                 # not bring their record back: it only gets a kind "no longer active".
                 create=envelope.inbound.kind is not Kind.CHOICE,
             )
+            if not claimed:
+                log.info("duplicate update ignored", extra={"channel": envelope.channel})
+                return Handled(duplicate=True), []
             if arrival is None:
                 stale = [self.conversation.stale(language)]
-                letters = self._replies(session, envelope, None, stale, Lane.LIVE)
-                await session.flush()
+                letters = self._replies(envelope, None, stale, Lane.LIVE)
+                await self._post(session, letters)
                 return Handled(replies=stale, language=language), letters
             participant = arrival.participant
             turn = await self.conversation.handle(
                 session, arrival, envelope.inbound, channel=envelope.channel, meaning=meaning
             )
             letters = await self._letters(session, envelope, turn)
-            await session.flush()
+            await self._post(session, letters)
             handled = Handled(
                 replies=turn.replies,
                 pseudonym=participant.pseudonym,
@@ -156,21 +163,28 @@ class Core:
         """The turn's replies and its messages to others, as outbox rows."""
         lane = Lane.CRISIS if turn.urgent else Lane.LIVE
         own = None if turn.erased else turn.participant
-        letters = self._replies(session, envelope, own, turn.replies, lane)
+        letters = self._replies(envelope, own, turn.replies, lane)
         now = self.postman.clock()
         for participant_id, message in turn.outgoing:
             other = await session.get(Participant, participant_id)
             if other is None or not other.reachable:
                 continue
-            row = self._row(session, other.pseudonym, other.channel, other.sealed_address,
+            row = self._row(other.pseudonym, other.channel, other.sealed_address,
                             message, Lane.CRISIS if turn.urgent else Lane.RELAY, other.id, now)
             address = participants.address_of(self.keyring, other)
             letters.append(_Letter(row, address, message, reply=False))
         return letters
 
+    @staticmethod
+    async def _post(session: AsyncSession, letters: list[_Letter]) -> None:
+        """The letters' rows in one Core statement after the ORM's flush of the turn's
+        state (the unit of work for an outbox row cost more of the loop than its INSERT)."""
+        ids = await outbox.insert(session, [letter.row for letter in letters])
+        for letter, row_id in zip(letters, ids, strict=True):
+            letter.id = row_id
+
     def _replies(
         self,
-        session: AsyncSession,
         envelope: Envelope,
         participant: Participant | None,
         replies: Sequence[Outbound],
@@ -190,7 +204,7 @@ class Core:
         pid = participant.id if participant is not None else None
         return [
             _Letter(
-                self._row(session, chat, envelope.channel, sealed, reply, lane, pid, now),
+                self._row(chat, envelope.channel, sealed, reply, lane, pid, now),
                 envelope.address,
                 reply,
                 reply=True,
@@ -200,7 +214,6 @@ class Core:
 
     def _row(  # noqa: PLR0917 - one row's fields, each named at the call
         self,
-        session: AsyncSession,
         chat: str,
         channel: str,
         sealed_address: bytes,
@@ -208,9 +221,8 @@ class Core:
         lane: Lane,
         participant_id: int | None,
         now: datetime,
-    ) -> OutboxMessage:
-        return outbox.add(
-            session,
+    ) -> dict[str, Any]:
+        return outbox.values_of(
             self.keyring,
             chat=chat,
             channel=channel,
@@ -226,13 +238,13 @@ class Core:
     def _parcel(self, envelope: Envelope, letter: _Letter) -> Parcel:
         row = letter.row
         return Parcel(
-            row.id,
-            row.chat,
-            row.channel,
+            letter.id,
+            row["chat"],
+            row["channel"],
             letter.address,
             letter.message,
-            Lane(row.lane),
-            row.created_at,
+            Lane(row["lane"]),
+            row["created_at"],
         )
 
     async def claim_group_notice(self, channel: str, group_key: str, update_key: str) -> bool:

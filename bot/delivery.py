@@ -21,7 +21,6 @@ written with the state change that caused it; this delivers the rows.
 from __future__ import annotations
 
 import asyncio
-import functools
 import heapq
 import itertools
 import logging
@@ -437,7 +436,14 @@ class Postman:
     async def _delete_all(self) -> None:
         while self._to_delete:
             ids, self._to_delete = self._to_delete, []
-            await self._write(functools.partial(outbox.delivered, ids=ids))
+            while True:  # as `_write`: what was sent must be written down
+                try:
+                    await outbox.forget_delivered(self.database, ids)
+                except Exception as error:
+                    log.warning("outbox write failed: %s; again", type(error).__name__)
+                    await asyncio.sleep(_DATABASE_PAUSE)
+                else:
+                    break
 
     async def _write(self, work: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
         """One transaction, repeated until the database takes it: what was sent must be

@@ -19,9 +19,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import (
+    ARRAY,
+    BigInteger,
     ColumnElement,
+    DateTime,
+    Integer,
     Interval,
+    String,
     and_,
+    any_,
     bindparam,
     delete,
     func,
@@ -30,6 +36,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from storage.models import TelegramBudget, TelegramSend
@@ -77,17 +84,7 @@ async def take(
     come, first served). Rows past every window are deleted when `prune` (now and then is
     enough: the counts skip them)."""
     connection = await session.connection()  # Core: statements built once, bound here
-    now: datetime = (await connection.execute(_LOCK)).scalar_one()
-    if answered:
-        # Marked as of its answer, not of this transaction: a place marked a second late
-        # would stay in the window a second too long, and the bot would send below the cap.
-        await connection.execute(
-            _MARK_AT,
-            [
-                {"place": place, "answered": now - timedelta(seconds=ago)}
-                for place, ago in answered.items()
-            ],
-        )
+    now = await _lock(connection, answered)
     if prune:
         await connection.execute(
             _PRUNE,
@@ -99,24 +96,9 @@ async def take(
     if not wanted:
         return []
     chats = _Chats(now)
-    limits = [chat for chat in wanted if chat is not None]
-    since = {"stale_since": now - _STALE, "overall_since": now - timedelta(seconds=period)}
-    if not limits:
-        held, oldest = (await connection.execute(_COUNTS, since)).one()
-    else:
-        longest = max(chat.period for chat in limits)
-        row = (
-            await connection.execute(
-                _BOTH,
-                since
-                | {
-                    "chats": sorted({chat.chat for chat in limits}),
-                    "chat_since": now - timedelta(seconds=longest),
-                },
-            )
-        ).one()
-        held, oldest, chat_keys, answers = row
-        chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
+    held, oldest, places = await _counts(connection, now, limit, period, wanted, chats)
+    if places is not None:
+        return [Verdict(place) for place in places]
     verdicts: list[Verdict] = []
     given: list[str | None] = []
     overall_wait = 0.0
@@ -136,18 +118,66 @@ async def take(
             chats.given[chat.chat] += 1
         verdicts.append(Verdict(-1))  # the place's id comes from the insert below
     if given:
-        places = iter(
-            (
-                await session.scalars(
-                    insert(TelegramSend).returning(
-                        TelegramSend.id, sort_by_parameter_order=True
-                    ),
-                    [{"started_at": now, "chat": chat} for chat in given],
-                )
-            ).all()
-        )
-        verdicts = [Verdict(next(places)) if v.place == -1 else v for v in verdicts]
+        rows = [{"started_at": now, "chat": chat} for chat in given]
+        ids = iter((await connection.execute(_INSERT, rows)).scalars())
+        verdicts = [Verdict(next(ids)) if v.place == -1 else v for v in verdicts]
     return verdicts
+
+
+async def _counts(  # noqa: PLR0917 - take's own values, passed on
+    connection: AsyncConnection,
+    now: datetime,
+    limit: int,
+    period: float,
+    wanted: Sequence[ChatLimit | None],
+    chats: _Chats,
+) -> tuple[int, datetime | None, list[int] | None]:
+    """The bot's count and its oldest answer, with each wanted chat's rows put in `chats`;
+    and when every send in `wanted` is in a chat of its own (the usual batch), a place for
+    each if the bot's window has room for them all and none of their chats holds a send,
+    in the same statement (`_GIVE_ALL`); else None, and `take` decides send by send."""
+    limits = [chat for chat in wanted if chat is not None]
+    keys = [chat.chat for chat in limits]
+    since = {"stale_since": now - _STALE, "overall_since": now - timedelta(seconds=period)}
+    longest = max((chat.period for chat in limits), default=period)
+    places: list[int] | None = None
+    if len(set(keys)) == len(keys):
+        held, oldest, chat_keys, answers, places = (
+            await connection.execute(
+                _GIVE_ALL,
+                since
+                | {
+                    "chats": keys,
+                    "chat_since": now - timedelta(seconds=longest),
+                    "wanted": [chat.chat if chat is not None else None for chat in wanted],
+                    "started_at": now,
+                    "room": limit - len(wanted),
+                },
+            )
+        ).one()
+    else:
+        held, oldest, chat_keys, answers = (
+            await connection.execute(
+                _BOTH,
+                since
+                | {"chats": sorted(set(keys)), "chat_since": now - timedelta(seconds=longest)},
+            )
+        ).one()
+    chats.rows = list(zip(chat_keys or (), answers or (), strict=True))
+    return held, oldest, places
+
+
+async def _lock(connection: AsyncConnection, answered: Mapping[int, float] | None) -> datetime:
+    """Take the budget's lock and mark the places in `answered`; the database's time."""
+    if not answered:
+        return (await connection.execute(_LOCK)).scalar_one()  # type: ignore[no-any-return]
+    # Marked as of its answer, not of this transaction: a place marked a second late would
+    # stay in the window a second too long, and the bot would send below the cap. In the
+    # lock's statement (one round trip), each as of the lock's time less its age.
+    ages = [timedelta(seconds=ago) for ago in answered.values()]
+    return (  # type: ignore[no-any-return]
+        await connection.execute(_LOCK_AND_MARK, {"places": list(answered), "ages": ages})
+    ).scalar_one()
 
 
 async def mark_answered(connection: AsyncConnection, answered: Mapping[int, float]) -> None:
@@ -198,10 +228,30 @@ def _counting(since: str) -> ColumnElement[bool]:
 # Run for every batch of sends, so built once with bound parameters (building and keying
 # them anew cost more of the event loop than their round trips).
 _LOCK = select(func.clock_timestamp()).where(TelegramBudget.id == 1).with_for_update()
-_MARK_AT = (
+# The lock and the answers' marks in one statement: the marks are a data-modifying CTE
+# whose value is computed from the lock's row (a subquery run before the first row is
+# written), so they are written only once the lock is held (as when they were a statement
+# after it: the same order of locks, the prune's included), each place's answered_at the
+# lock's time less its age. The decision's counts stay a statement of
+# their own: one read after the lock sees what the instance that held it before committed.
+_LOCKED = (
+    select(func.clock_timestamp().label("now"))
+    .where(TelegramBudget.id == 1)
+    .with_for_update()
+    .cte("locked")
+)
+_ANSWERS = (
+    func.unnest(
+        bindparam("places", type_=ARRAY(BigInteger)), bindparam("ages", type_=ARRAY(Interval))
+    )
+    .table_valued("place", "age", name="answers")
+    .render_derived()
+)
+_LOCK_AND_MARK = select(_LOCKED.c.now).add_cte(
     update(TelegramSend)
-    .where(TelegramSend.id == bindparam("place"))
-    .values(answered_at=bindparam("answered"))
+    .where(TelegramSend.id == _ANSWERS.c.place)
+    .values(answered_at=select(_LOCKED.c.now).scalar_subquery() - _ANSWERS.c.age)
+    .cte("marked")
 )
 # Outside the lock: the database's time when the statement runs, less how long ago the
 # answer came by the instance's clock, measured before the statement was sent.
@@ -220,20 +270,52 @@ _PRUNE = delete(TelegramSend).where(
     )
 )
 _OVERALL = _counting("overall_since")
-_COUNTS = select(
-    func.count().filter(_OVERALL), func.min(TelegramSend.answered_at).filter(_OVERALL)
-)
 # The bot's count and the chats' rows in one statement (one round trip): the two arrays
 # are aggregated from the same rows in the same order, pair by pair.
 _IN_CHATS = and_(
-    TelegramSend.chat.in_(bindparam("chats", expanding=True)), _counting("chat_since")
+    # One array parameter, not an IN list expanded (and the SQL rendered) at every batch.
+    TelegramSend.chat == any_(bindparam("chats", type_=ARRAY(String))),
+    _counting("chat_since"),
 )
 _BOTH = select(
-    func.count().filter(_OVERALL),
-    func.min(TelegramSend.answered_at).filter(_OVERALL),
-    func.array_agg(TelegramSend.chat).filter(_IN_CHATS),
-    func.array_agg(TelegramSend.answered_at).filter(_IN_CHATS),
+    func.count().filter(_OVERALL).label("held"),
+    func.min(TelegramSend.answered_at).filter(_OVERALL).label("oldest"),
+    func.array_agg(TelegramSend.chat).filter(_IN_CHATS).label("chat_keys"),
+    func.array_agg(TelegramSend.answered_at).filter(_IN_CHATS).label("answers"),
 ).where(or_(_OVERALL, _IN_CHATS))
+_INSERT = insert(TelegramSend).returning(TelegramSend.id, sort_by_parameter_order=True)
+# _BOTH, and a place for every send in `wanted` (in order: the ids ascend with it) when the
+# bot's window has room for them all (`room`: the limit less their number) and no send is
+# counted in any of their chats (each appears once in `wanted`): then each send's own
+# decision below would give it a place too. The counts read what committed before the lock
+# was taken (a statement after the lock's), as the decision's do.
+_COUNTED = _BOTH.cte("counted")
+_WANTED = (
+    func.unnest(bindparam("wanted", type_=ARRAY(String)))
+    .table_valued("chat", with_ordinality="position", name="wanted")
+    .render_derived()
+)
+_GIVEN = (
+    insert(TelegramSend)
+    .from_select(
+        ["started_at", "chat"],
+        select(bindparam("started_at", type_=DateTime(timezone=True)), _WANTED.c.chat)
+        .where(
+            select(_COUNTED.c.held).scalar_subquery() <= bindparam("room", type_=Integer),
+            select(_COUNTED.c.chat_keys).scalar_subquery().is_(None),
+        )
+        .order_by(_WANTED.c.position),
+    )
+    .returning(TelegramSend.id)
+    .cte("given")
+)
+_GIVE_ALL = select(
+    _COUNTED.c.held,
+    _COUNTED.c.oldest,
+    _COUNTED.c.chat_keys,
+    _COUNTED.c.answers,
+    select(func.array_agg(aggregate_order_by(_GIVEN.c.id, _GIVEN.c.id))).scalar_subquery(),
+)
 
 
 def _wait(now: datetime, limit: int, period: float, held: int, oldest: datetime | None) -> float:

@@ -132,6 +132,9 @@ class Database:
         self.readers = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
+        # PostgreSQL: for one statement that is its own transaction (no BEGIN and COMMIT
+        # round trips; its commit as durable as any other).
+        self.autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.text_removed = False
         self.scrubbed = asyncio.Event()  # set after each checkpoint that removed text
         if self.dialect == "sqlite":
@@ -187,6 +190,7 @@ class Database:
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
+
 
     def session(self) -> AsyncSession:
         return self.sessions()

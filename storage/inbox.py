@@ -10,12 +10,23 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    DateTime,
+    LargeBinary,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Executable
 
 from storage.crypto import Keyring
+from storage.db import Database
 from storage.models import InboxUpdate
 
 CONTEXT = "telegram-inbox"
@@ -37,6 +48,54 @@ async def store(
         return
     connection = await session.connection()
     await connection.execute(_store_statement(connection.dialect.name), rows)
+
+
+async def keep(
+    database: Database, keyring: Keyring, batch: Sequence[dict[str, Any]], now: datetime
+) -> None:
+    """`store` in a transaction of its own. On PostgreSQL one statement for the whole batch,
+    run without BEGIN and COMMIT around it (the statement is its own transaction, as
+    durable as any: the server answers once its commit is flushed): one round trip instead
+    of three before the next offset is asked for."""
+    if database.dialect != "postgresql":
+        async with database.session() as session, session.begin():
+            await store(session, keyring, batch, now)
+        return
+    if not batch:
+        return
+    async with database.autocommit.connect() as connection:
+        await connection.execute(
+            _KEEP,
+            {
+                "update_ids": [int(item["update_id"]) for item in batch],
+                "sealed": [
+                    keyring.seal(json.dumps(item, ensure_ascii=False), CONTEXT) for item in batch
+                ],
+                "received_at": now,
+            },
+        )
+
+
+_BATCH = (
+    func.unnest(
+        bindparam("update_ids", type_=ARRAY(BigInteger)),
+        bindparam("sealed", type_=ARRAY(LargeBinary)),
+    )
+    .table_valued("update_id", "sealed_update", name="batch")
+    .render_derived()
+)
+_KEEP = (
+    postgresql.insert(InboxUpdate)
+    .from_select(
+        ["update_id", "sealed_update", "received_at"],
+        select(
+            _BATCH.c.update_id,
+            _BATCH.c.sealed_update,
+            bindparam("received_at", type_=DateTime(timezone=True)),
+        ),
+    )
+    .on_conflict_do_nothing()
+)
 
 
 @functools.cache
@@ -75,7 +134,8 @@ async def handled(session: AsyncSession, update_ids: Collection[int]) -> None:
 
 async def handled_one(session: AsyncSession, update_id: int) -> None:
     """One update handled: deleted in the transaction of the turn that handled it."""
-    await session.execute(_DELETE_ONE, {"update_id": update_id})
+    connection = await session.connection()  # Core: no ORM work for a statement per update
+    await connection.execute(_DELETE_ONE, {"update_id": update_id})
 
 
 _DELETE_ONE = delete(InboxUpdate).where(InboxUpdate.update_id == bindparam("update_id"))

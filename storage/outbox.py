@@ -15,11 +15,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, exists, or_, select, update
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    and_,
+    any_,
+    bindparam,
+    delete,
+    exists,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import insert as insert_into
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from storage.crypto import Keyring
+from storage.db import Database
 from storage.models import OutboxMessage
 from storage.types import utcnow
 
@@ -65,20 +78,65 @@ def add(
 ) -> OutboxMessage:
     """Add one message in the caller's transaction; its id is set at the next flush."""
     row = OutboxMessage(
-        participant_id=participant_id,
-        chat=chat,
-        channel=channel,
-        sealed_address=sealed_address,
-        sealed_body=seal_body(keyring, chat, body),
-        lane=lane,
-        attempts=0,
-        created_at=now,
-        due_at=now,
-        claimed_by=owner,
-        claimed_until=held_until,
+        **values_of(
+            keyring,
+            chat=chat,
+            channel=channel,
+            sealed_address=sealed_address,
+            body=body,
+            lane=lane,
+            participant_id=participant_id,
+            owner=owner,
+            held_until=held_until,
+            now=now,
+        )
     )
     session.add(row)
     return row
+
+
+def values_of(
+    keyring: Keyring,
+    *,
+    chat: str,
+    channel: str,
+    sealed_address: bytes,
+    body: Body,
+    lane: int,
+    participant_id: int | None,
+    owner: str | None,
+    held_until: datetime | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """One message's row, its body sealed: for `add`, or for `insert` with others."""
+    return {
+        "participant_id": participant_id,
+        "chat": chat,
+        "channel": channel,
+        "sealed_address": sealed_address,
+        "sealed_body": seal_body(keyring, chat, body),
+        "lane": lane,
+        "attempts": 0,
+        "created_at": now,
+        "due_at": now,
+        "claimed_by": owner,
+        "claimed_until": held_until,
+    }
+
+
+async def insert(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Write rows (`values_of`) in the caller's transaction, in one statement, without the
+    ORM's unit of work (a turn writes one for every message); their ids, in order, which is
+    also the order they are sent in. Anything the ORM holds is flushed first."""
+    if not rows:
+        return []
+    await session.flush()
+    connection = await session.connection()
+    result = await connection.execute(_INSERT, list(rows))
+    return list(result.scalars())
+
+
+_INSERT = insert_into(OutboxMessage).returning(OutboxMessage.id, sort_by_parameter_order=True)
 
 
 async def claim(
@@ -144,14 +202,31 @@ async def renew(session: AsyncSession, owner: str, ids: Collection[int], until: 
         )
 
 
+async def forget_delivered(database: Database, ids: Collection[int]) -> None:
+    """`delivered` in a transaction of its own; on PostgreSQL the one statement without BEGIN
+    and COMMIT around it (its own transaction, as durable): one round trip, not three."""
+    if database.dialect != "postgresql":
+        async with database.session() as session, session.begin():
+            await delivered(session, ids)
+    elif ids:
+        async with database.autocommit.connect() as connection:
+            await connection.execute(_DELIVERED_ANY, {"ids": list(ids)})
+
+
 async def delivered(session: AsyncSession, ids: Collection[int]) -> None:
     """The channel has them: the rows, text and all, go."""
     if ids:
         connection = await session.connection()  # Core: built once, run for every send
-        await connection.execute(_DELIVERED, {"ids": list(ids)})
+        statement = _DELIVERED_ANY if connection.dialect.name == "postgresql" else _DELIVERED
+        await connection.execute(statement, {"ids": list(ids)})
 
 
+# SQLite: an IN list expanded at each execution. PostgreSQL: one array parameter, so the SQL
+# is the same whatever the number of ids (no rendering per call, one prepared statement).
 _DELIVERED = delete(OutboxMessage).where(OutboxMessage.id.in_(bindparam("ids", expanding=True)))
+_DELIVERED_ANY = delete(OutboxMessage).where(
+    OutboxMessage.id == any_(bindparam("ids", type_=ARRAY(BigInteger)))
+)
 
 
 async def later(

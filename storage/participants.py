@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, delete, exists, select
+from sqlalchemy import Select, String, bindparam, delete, exists, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage import updates
 from storage.checkins import SENT
 from storage.crypto import Keyring
 from storage.handover import OPEN
@@ -41,18 +44,39 @@ class Arrival:
 
 
 # Run for every message, so built once (bound parameters), not per call: the participant,
-# their conversation state and the three checks (on indexes) in one statement.
+# their conversation state and the three checks (on indexes) in one statement. The open
+# states as plain bound values, not an IN list that is expanded (and its SQL rendered
+# again) at every execution.
+_OPEN = [literal(status, String) for status in OPEN]
+_FOUND = (
+    Participant,
+    ConversationState,
+    exists().where(Volunteer.participant_id == Participant.id),
+    exists().where(Handover.participant_id == Participant.id, Handover.status.in_(_OPEN)),
+    exists().where(Checkin.participant_id == Participant.id, Checkin.status == SENT),
+)
 _ARRIVAL = (
-    select(
-        Participant,
-        ConversationState,
-        exists().where(Volunteer.participant_id == Participant.id),
-        exists().where(Handover.participant_id == Participant.id, Handover.status.in_(OPEN)),
-        exists().where(Checkin.participant_id == Participant.id, Checkin.status == SENT),
-    )
+    select(*_FOUND)
     .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
     .where(Participant.pseudonym == bindparam("pseudonym"))
 )
+
+
+def _claiming_arrival(*, settling: bool) -> Select[Any]:
+    """PostgreSQL: the update's claim (storage/updates.py) and the arrival in one statement:
+    whether it was claimed, then the arrival's columns, NULL when nobody has the pseudonym
+    (one row either way: the person is outer-joined to a row of one)."""
+    claimed = updates.claimed(settling=settling)
+    one = select(literal(1).label("one")).subquery("one")
+    return (
+        select(select(func.count()).select_from(claimed).scalar_subquery(), *_FOUND)
+        .select_from(one)
+        .outerjoin(Participant, Participant.pseudonym == bindparam("pseudonym"))
+        .outerjoin(ConversationState, ConversationState.participant_id == Participant.id)
+    )
+
+
+_CLAIMING_ARRIVAL = {settling: _claiming_arrival(settling=settling) for settling in (False, True)}
 
 
 async def arrive(
@@ -73,6 +97,62 @@ async def arrive(
     """
     pseudonym = keyring.pseudonym(channel, channel_user_id)
     row = (await session.execute(_ARRIVAL, {"pseudonym": pseudonym})).first()
+    return await _arrived(
+        session, keyring, row, pseudonym, channel=channel, address=address, language=language,
+        create=create,
+    )
+
+
+async def claim_and_arrive(
+    session: AsyncSession,
+    keyring: Keyring,
+    claim: updates.Claim | None,
+    *,
+    channel: str,
+    channel_user_id: str,
+    address: str,
+    language: str,
+    create: bool = True,
+) -> tuple[bool, Arrival | None]:
+    """`updates.claim` (when there is an update to claim), then `arrive` (unless the update
+    was claimed before: then False and nothing is read); on PostgreSQL in one statement, a
+    round trip fewer for every message."""
+    connection = await session.connection()
+    if claim is None or connection.dialect.name != "postgresql":
+        if claim is not None and not await updates.claim(
+            session, claim.channel, claim.update_key, inbox_update_id=claim.inbox_update_id
+        ):
+            return False, None
+        arrival = await arrive(
+            session, keyring, channel=channel, channel_user_id=channel_user_id,
+            address=address, language=language, create=create,
+        )
+        return True, arrival
+    pseudonym = keyring.pseudonym(channel, channel_user_id)
+    statement = _CLAIMING_ARRIVAL[claim.inbox_update_id is not None]
+    row = (await session.execute(statement, claim.values() | {"pseudonym": pseudonym})).one()
+    if not row[0]:
+        return False, None
+    found = row[1:] if row[1] is not None else None
+    arrival = await _arrived(
+        session, keyring, found, pseudonym, channel=channel, address=address, language=language,
+        create=create,
+    )
+    return True, arrival
+
+
+async def _arrived(
+    session: AsyncSession,
+    keyring: Keyring,
+    row: Sequence[Any] | None,
+    pseudonym: str,
+    *,
+    channel: str,
+    address: str,
+    language: str,
+    create: bool,
+) -> Arrival | None:
+    """The arrival from its row (None: nobody has the pseudonym yet)."""
     now = utcnow()
     if row is None:
         if not create:

@@ -184,30 +184,45 @@ class TelegramChannel:
     async def _on_private(self, update: Update, user_id: int, language: str | None) -> None:
         inbound = inbound_of(update)
         query = update.callback_query
-        if query is not None:
-            await self._quietly(query.answer())
-        if inbound is None:
-            return
-        poller = self.poller
-        settle = poller.settle(update.update_id) if poller is not None else None
-        handled = await self.core.handle(
-            Envelope(
-                channel=CHANNEL,
-                user_key=str(user_id),
-                address=str(user_id),  # a private chat's id is the user's id
-                inbound=inbound,
-                update_key=str(update.update_id),
-                language_hint=language,
-                settle=settle,
-            )
+        # A pressed button's spinner is stopped beside the turn, not before it: the answer
+        # is a round trip to Telegram that the person's reply need not wait for.
+        answering = (
+            asyncio.ensure_future(self._quietly(query.answer())) if query is not None else None
         )
-        if settle is not None and poller is not None:
-            poller.settled(update.update_id)
-        if handled.duplicate:
-            return
-        if query is not None and query.message is not None:
-            await self._quietly(query.edit_message_reply_markup(reply_markup=None))
-        await self._reply(handled)
+        try:
+            if inbound is None:
+                return
+            poller = self.poller
+            inbox_id = poller.settle(update.update_id) if poller is not None else None
+            handled = await self.core.handle(
+                Envelope(
+                    channel=CHANNEL,
+                    user_key=str(user_id),
+                    address=str(user_id),  # a private chat's id is the user's id
+                    inbound=inbound,
+                    update_key=str(update.update_id),
+                    language_hint=language,
+                    inbox_update_id=inbox_id,
+                )
+            )
+            if inbox_id is not None and poller is not None:
+                poller.settled(update.update_id)
+            if handled.duplicate:
+                return
+            if query is not None and query.message is not None:
+                message = query.message
+                await self._quietly(self._take_keyboard_away(message.chat.id, message.message_id))
+            await self._reply(handled)
+        finally:
+            if answering is not None:
+                await answering
+
+    async def _take_keyboard_away(self, chat_id: int, message_id: int) -> None:
+        """The pressed keyboard removed, by the raw call: PTB's edit_message_reply_markup
+        would build a Message from the answer that nobody reads (as `attempt` does)."""
+        await self.application.bot.do_api_request(
+            "editmessagereplymarkup", api_kwargs={"chat_id": chat_id, "message_id": message_id}
+        )
 
     async def _notify_group(self, chat_id: int, update_id: int) -> None:
         """Say once per group that snakkes only talks in private; otherwise stay silent."""

@@ -19,14 +19,12 @@ lower-case name keeps PTB from suggesting its own get_updates.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, Update
 from telegram.error import Conflict, InvalidToken
 
@@ -130,8 +128,7 @@ class InboxPoller:
             self._in_hand.update(ids)
         try:
             # Stored before the next call confirms them: a crash now loses nothing.
-            async with self.database.session() as session, session.begin():
-                await inbox.store(session, self.keyring, batch, utcnow())
+            await inbox.keep(self.database, self.keyring, batch, utcnow())
         except BaseException:
             self._in_hand.difference_update(ids)
             raise
@@ -212,12 +209,11 @@ class InboxPoller:
         self._handling.add(task)
         task.add_done_callback(self._handling.discard)
 
-    def settle(self, update_id: int) -> Callable[[AsyncSession], Awaitable[None]] | None:
-        """For the core: delete this update's inbox row in the transaction of the turn
-        that handles it (then `settled`), instead of in a transaction of its own after."""
-        if update_id not in self._in_hand:
-            return None
-        return functools.partial(inbox.handled_one, update_id=update_id)
+    def settle(self, update_id: int) -> int | None:
+        """For the core (`Envelope.inbox_update_id`): the update's inbox row, to delete in
+        the transaction of the turn that handles it (then `settled`), instead of in a
+        transaction of its own after; None when it is not in hand."""
+        return update_id if update_id in self._in_hand else None
 
     def settled(self, update_id: int) -> None:
         """The turn that deleted the update's row committed."""

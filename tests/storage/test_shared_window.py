@@ -215,3 +215,29 @@ async def test_answers_alone_are_marked_without_the_lock_as_of_when_they_came(
         assert 0.3 < second.wait <= 0.45  # answered 0.6 s before the mark, not at it
     finally:
         await window.close()
+
+
+async def test_a_batch_gets_its_places_at_once_only_when_each_send_would_have(
+    database: Database,
+) -> None:
+    """`budget.take` gives a batch of sends in chats of their own all their places in one
+    statement; a batch with a send whose chat already holds one, or more sends than the
+    bot's window has room for, is decided send by send, with the same verdicts as ever."""
+    a, b, c, d, e = (ChatLimit(name, 1, 1.0) for name in "abcde")
+
+    async def take(limit: int, *wanted: ChatLimit | None) -> list[budget.Verdict]:
+        async with database.session() as session, session.begin():
+            return await budget.take(session, limit, 1.0, wanted, prune=False)
+
+    first = await take(30, a, None, b)
+    places = [verdict.place for verdict in first]
+    assert None not in places
+    assert places == sorted(places)  # in the order they came, ids ascending with it
+    second = await take(30, c, a)  # a's send is in flight: a waits, c goes
+    assert second[0].place is not None
+    assert (second[1].place, second[1].chat_full) == (None, True)
+    third = await take(5, d, e)  # four in flight, room for one: d goes, e waits
+    assert third[0].place is not None
+    assert (third[1].place, third[1].chat_full) == (None, False)
+    assert third[1].wait > 0
+    assert len(await sends(database)) == 5

@@ -6,10 +6,17 @@ import asyncio
 
 from sqlalchemy import func, select, update
 
-from storage import checkins, handover, migrate, participants, updates
+from storage import checkins, handover, inbox, migrate, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
-from storage.models import Checkin, Handover, Participant, ProcessedUpdate, Volunteer
+from storage.models import (
+    Checkin,
+    Handover,
+    InboxUpdate,
+    Participant,
+    ProcessedUpdate,
+    Volunteer,
+)
 from storage.types import utcnow
 
 KEYRING = Keyring(b"k" * 32)
@@ -60,6 +67,39 @@ async def test_old_claims_are_pruned(database: Database) -> None:
     async with database.session() as session, session.begin():
         assert await updates.prune(session, utcnow()) == 1
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 0
+
+
+async def test_a_claim_with_the_arrival_reads_the_person_once_and_settles_the_inbox(
+    database: Database,
+) -> None:
+    """`participants.claim_and_arrive` (one statement on PostgreSQL): a new person's first
+    update is claimed and creates them; the same update again is a duplicate and reads
+    nobody; a second update finds them. The polled update's inbox row goes either way."""
+    now = utcnow()
+
+    async def attempt(update_id: int) -> tuple[bool, participants.Arrival | None]:
+        async with database.session() as session, session.begin():
+            await inbox.store(session, KEYRING, [{"update_id": update_id}], now)
+        claim = updates.Claim("telegram", str(update_id), update_id)
+        async with database.session() as session, session.begin():
+            return await participants.claim_and_arrive(
+                session, KEYRING, claim, channel="telegram", channel_user_id="88",
+                address="88", language="da",
+            )
+
+    claimed, first = await attempt(5005)
+    assert claimed
+    assert first is not None
+    assert first.is_new
+    assert await attempt(5005) == (False, None)
+    claimed, again = await attempt(5006)
+    assert claimed
+    assert again is not None
+    assert not again.is_new
+    assert again.participant.id == first.participant.id
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 0
+        assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 2
 
 
 async def test_a_participant_is_found_again_by_pseudonym_and_erased(database: Database) -> None:

@@ -18,7 +18,7 @@ from telegram.request._requestparameter import RequestParameter
 from bot.telegram.request import AiohttpRequest
 from tests.e2e.conftest import free_port
 
-Seen = list[dict[str, str]]
+Seen = list[dict[str, object]]
 
 
 @pytest.fixture
@@ -26,13 +26,17 @@ async def server() -> AsyncIterator[tuple[str, Seen]]:
     seen: Seen = []
 
     async def method(request: web.Request) -> web.Response:
-        form = await request.post()
-        seen.append(
-            {
-                name: value.filename if isinstance(value, web.FileField) else str(value)
-                for name, value in form.items()
-            }
-        )
+        # As the Bot API reads them: a JSON document, or a form (uploads), its values text.
+        if request.content_type == "application/json":
+            seen.append(await request.json())
+        else:
+            form = await request.post()
+            seen.append(
+                {
+                    name: value.filename if isinstance(value, web.FileField) else str(value)
+                    for name, value in form.items()
+                }
+            )
         if request.match_info["name"] == "slow":
             await asyncio.sleep(2)
         if request.match_info["name"] == "forbidden":
@@ -73,7 +77,19 @@ async def test_answers_come_back_as_status_and_body_for_ptb_to_read(
         assert (status, json.loads(body)) == (200, {"ok": True, "result": True})
         status, _ = await request.do_request(f"{url}/forbidden", "POST", _data(chat_id=7))
     assert status == 403  # PTB's BaseRequest turns this into Forbidden
-    assert seen[0] == {"chat_id": "7", "text": "hej"}
+    assert seen[0] == {"chat_id": 7, "text": "hej"}
+
+
+async def test_a_call_without_files_is_one_json_document_with_its_objects_nested(
+    server: tuple[str, Seen],
+) -> None:
+    url, seen = server
+    markup = {"inline_keyboard": [[{"text": "Ja", "callback_data": "yes"}]]}
+    async with started() as request:
+        await request.do_request(
+            f"{url}/ok", "POST", _data(chat_id=7, text="æøå \U0001f600", reply_markup=markup)
+        )
+    assert seen == [{"chat_id": 7, "text": "æøå \U0001f600", "reply_markup": markup}]
 
 
 async def test_an_upload_is_sent_as_multipart_with_its_other_fields(
