@@ -191,7 +191,6 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-
     def session(self) -> AsyncSession:
         return self.sessions()
 
