@@ -18,7 +18,9 @@ runs):
   risk answered as clear and ambiguous distress flagged at all, subject to false alarms of
   at most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for
   margin); among rules equal on both, the one that gives ambiguous distress the direct
-  question most often (SAFETY.md) rather than the crisis answer;
+  question most often (SAFETY.md) rather than the crisis answer; and a rule that gives the
+  crisis answer to at most a fifth of ambiguous distress is preferred where it answers as
+  much clear risk as clear and flags at most a point less distress (`DISTRESS_CRISIS`);
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
@@ -84,6 +86,14 @@ LANGS: Final = ("da", "en", "mixed")
 # ambiguous flagged 73.8 -> 73.6 %, the crisis answer instead of the question for 12 -> 26 %
 # of ambiguous distress; 0.05 alone changed nothing).
 LEANS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+# SAFETY.md wants ambiguous distress asked about directly, not given the crisis answer. The
+# search takes a rule that gives the crisis answer to at most this share of it, when one
+# answers as much clear risk as clear as the best rule does and flags at most DISTRESS_GIVE
+# less distress (fifth session, sixteen files, two seeds: the crisis answer for distress
+# 38.6 -> 17.6 %, the question 53.6 -> 73.9 %, clear 90.1 -> 90.2 %, ambiguous flagged
+# 92.1 -> 91.5 %).
+DISTRESS_CRISIS: Final = 0.20
+DISTRESS_GIVE: Final = 0.01
 # Thresholds are searched at this many quantiles of P(risk) among texts without risk, from
 # the median up.
 # (51 until the fifth session; 101 found rules 0.7-1.4 points better on the sum of clear and
@@ -437,6 +447,8 @@ def _choose_head_thresholds(
                 and _rate(flagged, idiom) <= idiom_budget)
 
     best: tuple[tuple[float, float, float, float], _Rule] | None = None
+    # rules that give the crisis answer to at most DISTRESS_CRISIS of ambiguous distress
+    asking: list[tuple[tuple[float, float, float, float], _Rule, float]] = []
     for t_clear in grid:
         base = lexicon | (p_clear >= t_clear)
         for lean_risk in grid:
@@ -457,13 +469,24 @@ def _choose_head_thresholds(
                         _rate(flagged & ~as_clear, ambiguous),
                         -_rate(flagged, ordinary) - _rate(flagged, idiom),
                     )
+                    rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
+                                  float(lean_clear)) if lean_clear < 1.0
+                            else _Rule(float(t_clear), float(t_risk)))
                     if best is None or score > best[0]:
-                        rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
-                                      float(lean_clear)) if lean_clear < 1.0
-                                else _Rule(float(t_clear), float(t_risk)))
                         best = (score, rule)
+                    if _rate(as_clear, ambiguous) <= DISTRESS_CRISIS:
+                        asking.append((score, rule, _rate(flagged, ambiguous)))
                     break
-    return best[1] if best is not None else _Rule(0.99, 0.99)
+    if best is None:
+        return _Rule(0.99, 0.99)
+    # The stated constraint: distress gets the crisis answer at most DISTRESS_CRISIS of the
+    # time, where a rule does that without answering less clear risk as clear, and giving
+    # up at most DISTRESS_GIVE of ambiguous distress flagged; otherwise the best rule.
+    clear_best = best[0][1]
+    ambiguous_best = best[0][0] - best[0][1]
+    kept = [(score, rule) for score, rule, flagged_rate in asking
+            if score[1] >= clear_best and flagged_rate >= ambiguous_best - DISTRESS_GIVE]
+    return max(kept, key=lambda pair: pair[0])[1] if kept else best[1]
 
 
 def _rate(hit: npt.NDArray[np.bool_], among: npt.NDArray[np.bool_]) -> float:
