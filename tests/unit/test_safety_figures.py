@@ -139,13 +139,13 @@ def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
 
 def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*corpus)
-    # In sample (the shipped head on its own training data): 95.1 %, 98.3 %, 0.2 %, 3.3 %;
-    # the head of eight files reached 98.5 % clear in sample, and with the ninth (hard
-    # negatives with the surface words of plans) its thresholds rose: docs/safety-model.md.
-    assert Figures.rate(f.clear_recall["all"]) >= 0.94
-    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.97
-    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.01
-    assert Figures.rate(f.idiom_alarms["all"]) <= 0.05
+    # In sample (the shipped head on its own training data; fifth session, sixteen files,
+    # two seeds): 98.5 %, 98.9 %, 0.2 %, 0.8 % (the fourth session's, nine files: 95.4 %,
+    # 98.7 %, 0.2 %, 2.1 %); docs/safety-model.md.
+    assert Figures.rate(f.clear_recall["all"]) >= 0.98
+    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.985
+    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.005
+    assert Figures.rate(f.idiom_alarms["all"]) <= 0.01
 
 
 def test_everyday_replies_written_apart_raise_no_more_alarms_than_ordinary_talk(
