@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -91,23 +92,53 @@ class Screen:
 
 @dataclass(frozen=True)
 class Head:
-    """A small neural network over the standardised embedding: one hidden layer of ReLU
-    units, then softmax into none / ambiguous / clear."""
+    """Small neural networks over the standardised embedding: one hidden layer of ReLU
+    units, then softmax into none / ambiguous / clear. The first axis of the weights is the
+    member: networks fitted alike from different seeds, their probabilities averaged (an
+    ensemble; one member until the fifth session)."""
 
     mean: FloatArray  # (384,)
     scale: FloatArray  # (384,)
-    hidden_weights: FloatArray  # (384, H)
-    hidden_bias: FloatArray  # (H,)
-    out_weights: FloatArray  # (H, 3)
-    out_bias: FloatArray  # (3,)
+    hidden_weights: FloatArray  # (M, 384, H)
+    hidden_bias: FloatArray  # (M, H)
+    out_weights: FloatArray  # (M, H, 3)
+    out_bias: FloatArray  # (M, 3)
+
+    @classmethod
+    def of(cls, *arrays: FloatArray) -> Head:
+        """From the fields in order; weights without the member axis are one member."""
+        mean, scale, w1, b1, w2, b2 = arrays
+        if w1.ndim == 2:
+            w1, b1, w2, b2 = w1[None], b1[None], w2[None], b2[None]
+        return cls(mean, scale, w1, b1, w2, b2)
+
+    @classmethod
+    def join(cls, heads: Sequence[Head]) -> Head:
+        """One ensemble of heads fitted on the same vectors (so the same standardisation)."""
+        first = heads[0]
+        return cls(first.mean, first.scale,
+                   *(np.concatenate([getattr(h, name) for h in heads])
+                     for name in _HEAD_FIELDS[2:]))
+
+    @property
+    def members(self) -> int:
+        return int(self.hidden_weights.shape[0])
+
+    def member(self, index: int) -> Head:
+        """One network of the ensemble, alone."""
+        part = slice(index, index + 1)
+        return Head(self.mean, self.scale, self.hidden_weights[part], self.hidden_bias[part],
+                    self.out_weights[part], self.out_bias[part])
 
     def probabilities(self, vectors: FloatArray) -> FloatArray:
         x = (vectors - self.mean) / self.scale
-        hidden = np.maximum(x @ self.hidden_weights + self.hidden_bias, 0)
-        logits = hidden @ self.out_weights + self.out_bias
+        hidden = np.maximum(x @ self.hidden_weights + self.hidden_bias[:, None, :], 0)
+        logits = hidden @ self.out_weights + self.out_bias[:, None, :]
         logits -= logits.max(axis=-1, keepdims=True)
         exp = np.exp(logits)
-        result: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).astype(np.float32)
+        result: FloatArray = (exp / exp.sum(axis=-1, keepdims=True)).mean(axis=0).astype(
+            np.float32
+        )
         return result
 
     def arrays(self) -> dict[str, FloatArray]:
@@ -233,7 +264,9 @@ class SafetyModel:
                     float(data["screen_bias"]),
                     float(data["screen_threshold"]),
                 )
-                head = Head(*(data[f"head_{name}"].astype(np.float32) for name in _HEAD_FIELDS))
+                head = Head.of(
+                    *(data[f"head_{name}"].astype(np.float32) for name in _HEAD_FIELDS)
+                )
                 stack = (
                     Stack(*(data[f"stack_{name}"].astype(np.float32) for name in _STACK_FIELDS))
                     if "stack_weights" in data else None
@@ -252,6 +285,6 @@ class SafetyModel:
         except (OSError, KeyError, ValueError, TypeError) as error:
             problem = f"{type(error).__name__}: {error}"
             raise ValueError(f"{path}: not a safety head ({problem})") from None
-        if screen.weights.shape != (BUCKETS,) or head.out_weights.shape[1] != len(Level):
+        if screen.weights.shape != (BUCKETS,) or head.out_weights.shape[-1] != len(Level):
             raise ValueError(f"{path}: the safety head has the wrong shape; retrain it")
         return model

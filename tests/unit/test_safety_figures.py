@@ -31,24 +31,24 @@ from dialogues.safety_training import (
 from dialogues.understanding import SafetyNet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
-# Three held-out sets, each by its own author who read neither the lexicon nor the corpus:
-# safety_heldout.yaml (390, 2026-11-30), safety_heldout_v2.yaml (440, 2026-12-02, written
-# after the first had been evaluated twice and its misses counted by kind) and
-# safety_heldout_v3.yaml (420, 2026-12-02, the fourth session's).
-HELD_OUT_SETS = ("safety_heldout.yaml", "safety_heldout_v2.yaml", "safety_heldout_v3.yaml")
+# The held-out sets in use, each by its own author who read neither the lexicon nor the
+# corpus: safety_heldout_v3.yaml (420, 2026-12-02, the fourth session's). The first two
+# (safety_heldout.yaml, 390, and safety_heldout_v2.yaml, 440), evaluated four and three
+# times, were retired into training on 2026-12-02 (dialogues/data/safety/
+# corpus_retired_heldout_1.yaml and _2.yaml); their held-out figures stay in
+# docs/safety-model.md.
+HELD_OUT_SETS = ("safety_heldout_v3.yaml",)
 CONVERSATION_HELD_OUT = DATA / "conversation_heldout.yaml"
 # Floors that keep what the net reaches from sliding back (clear recall, ambiguous answered,
 # ordinary alarms, idiom alarms), a little below what was measured (see the test).
 FLOORS = {
-    "safety_heldout.yaml": (0.85, 0.93, 0.05, 0.10),
-    "safety_heldout_v2.yaml": (0.85, 0.88, 0.05, 0.10),
     "safety_heldout_v3.yaml": (0.91, 0.92, 0.05, 0.10),
 }
 
 
 class Judge:
     """The net's verdict on each text alone, each distinct text judged once for the whole
-    module (the corpus, both held-out sets and the replies share texts, and the corpus
+    module (the corpus, the held-out sets and the replies share texts, and the corpus
     repeats some), by as many threads as the service's embedding pool has: `judge` is what
     the service runs in that pool, and the model's C call releases the GIL."""
 
@@ -114,10 +114,9 @@ def test_the_held_out_set_is_apart_from_the_corpus(
     name: str, corpus_examples: list[Example]
 ) -> None:
     """Written apart, so only common phrases ("i give up", "jeg kan ikke mere") can coincide.
-    With nine corpus files by eight authors, 35 of 390, 44 of 440 and 26 of 420 do;
-    docs/safety-model.md gives the figures without them (within a point of those with them,
-    except the second set's ambiguous distress with the third session's head: 80.3 %
-    without, 85.0 % with)."""
+    With nine corpus files by eight authors, 26 of the third set's 420 did (the first two
+    sets, now retired into the corpus: 35 of 390 and 44 of 440); docs/safety-model.md gives
+    the figures without them."""
     corpus_texts = {e.text.strip().lower() for e in corpus_examples}
     held = load_examples([DATA / name])
     assert len(held) >= 300
@@ -128,9 +127,8 @@ def test_the_held_out_set_is_apart_from_the_corpus(
 
 def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
     """Measured with the fourth session's net (the stack over head and screen, 2026-12-02):
-    the first set 86.3 % clear, 94.5 % ambiguous, 0.0 % ordinary, 3.6 % idioms; the second
-    86.9 %, 90.0 %, 0.0 %, 5.5 %; the third 92.7 %, 93.3 %, 0.8 %, 3.3 %
-    (docs/safety-model.md)."""
+    the third set 92.7 % clear, 93.3 % ambiguous, 0.8 % ordinary, 3.3 % idioms
+    (docs/safety-model.md; the retired first and second sets' figures are there too)."""
     f = _rates(held_out.examples, held_out.levels)
     clear, ambiguous, ordinary, idioms = FLOORS[held_out.name]
     assert Figures.rate(f.clear_recall["all"]) >= clear
@@ -141,13 +139,13 @@ def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
 
 def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*corpus)
-    # In sample (the shipped head on its own training data): 95.1 %, 98.3 %, 0.2 %, 3.3 %;
-    # the head of eight files reached 98.5 % clear in sample, and with the ninth (hard
-    # negatives with the surface words of plans) its thresholds rose: docs/safety-model.md.
-    assert Figures.rate(f.clear_recall["all"]) >= 0.94
-    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.97
-    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.01
-    assert Figures.rate(f.idiom_alarms["all"]) <= 0.05
+    # In sample (the shipped head on its own training data; fifth session, sixteen files,
+    # two seeds): 98.5 %, 98.9 %, 0.2 %, 0.8 % (the fourth session's, nine files: 95.4 %,
+    # 98.7 %, 0.2 %, 2.1 %); docs/safety-model.md.
+    assert Figures.rate(f.clear_recall["all"]) >= 0.98
+    assert Figures.rate(f.ambiguous_recall["all"]) >= 0.985
+    assert Figures.rate(f.ordinary_alarms["all"]) <= 0.005
+    assert Figures.rate(f.idiom_alarms["all"]) <= 0.01
 
 
 def test_everyday_replies_written_apart_raise_no_more_alarms_than_ordinary_talk(

