@@ -32,17 +32,19 @@ from dialogues.understanding import SafetyNet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # The held-out sets in use, each by its own author who read neither the lexicon nor the
-# corpus: safety_heldout_v3.yaml (420, 2026-12-02, the fourth session's). The first two
+# corpus: safety_heldout_v3.yaml (420, the fourth session's) and safety_heldout_v4.yaml
+# (420, the fifth session's), both written on 2026-12-02. The first two
 # (safety_heldout.yaml, 390, and safety_heldout_v2.yaml, 440), evaluated four and three
 # times, were retired into training on 2026-12-02 (dialogues/data/safety/
 # corpus_retired_heldout_1.yaml and _2.yaml); their held-out figures stay in
 # docs/safety-model.md.
-HELD_OUT_SETS = ("safety_heldout_v3.yaml",)
+HELD_OUT_SETS = ("safety_heldout_v3.yaml", "safety_heldout_v4.yaml")
 CONVERSATION_HELD_OUT = DATA / "conversation_heldout.yaml"
 # Floors that keep what the net reaches from sliding back (clear recall, ambiguous answered,
 # ordinary alarms, idiom alarms), a little below what was measured (see the test).
 FLOORS = {
-    "safety_heldout_v3.yaml": (0.91, 0.92, 0.05, 0.10),
+    "safety_heldout_v3.yaml": (0.96, 0.97, 0.05, 0.10),
+    "safety_heldout_v4.yaml": (0.95, 0.99, 0.05, 0.10),
 }
 
 
@@ -113,22 +115,22 @@ def _rates(examples: list[Example], levels: list[Level]) -> Figures:
 def test_the_held_out_set_is_apart_from_the_corpus(
     name: str, corpus_examples: list[Example]
 ) -> None:
-    """Written apart, so only common phrases ("i give up", "jeg kan ikke mere") can coincide.
-    With nine corpus files by eight authors, 26 of the third set's 420 did (the first two
-    sets, now retired into the corpus: 35 of 390 and 44 of 440); docs/safety-model.md gives
-    the figures without them."""
+    """Written apart, so only common phrases ("i give up", "jeg kan ikke mere", SAFETY.md's
+    own examples) can coincide: with sixteen corpus files, 45 of the third set's 420 and 39
+    of the fourth's did. Those were taken out of the corpus (2026-12-02), so that no
+    held-out message is trained on; a new corpus file must leave them out too."""
     corpus_texts = {e.text.strip().lower() for e in corpus_examples}
     held = load_examples([DATA / name])
     assert len(held) >= 300
     same = [e for e in held if e.text.strip().lower() in corpus_texts]
-    print(f"\n{len(same)} of {len(held)} held-out messages also occur in the corpus")
-    assert len(same) <= 0.10 * len(held)
+    assert not same, f"{len(same)} of {len(held)} held-out messages also occur in the corpus"
 
 
 def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
-    """Measured with the fourth session's net (the stack over head and screen, 2026-12-02):
-    the third set 92.7 % clear, 93.3 % ambiguous, 0.8 % ordinary, 3.3 % idioms
-    (docs/safety-model.md; the retired first and second sets' figures are there too)."""
+    """Measured with the fifth session's net (a two-seed head trained on sixteen files,
+    2026-12-02): the third set 96.7 % clear, 97.8 % ambiguous, 0.8 % ordinary, 1.7 %
+    idioms; the fourth 96.2 %, 100 %, 0.8 %, 5.0 % (docs/safety-model.md; the retired first
+    and second sets' figures are there too)."""
     f = _rates(held_out.examples, held_out.levels)
     clear, ambiguous, ordinary, idioms = FLOORS[held_out.name]
     assert Figures.rate(f.clear_recall["all"]) >= clear
