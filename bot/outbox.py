@@ -46,8 +46,7 @@ class ChannelOutbox:
         participant = await session.get(Participant, participant_id)
         if participant is None or not participant.reachable:
             return None
-        row = outbox.add(
-            session,
+        row = outbox.add(session, outbox.values_of(
             self.keyring,
             chat=participant.pseudonym,
             channel=participant.channel,
@@ -58,7 +57,7 @@ class ChannelOutbox:
             owner=self.postman.owner,
             held_until=self.postman.held_until(now),
             now=now,
-        )
+        ))
         await session.flush()
         address = participants.address_of(self.keyring, participant)
         return Parcel(row.id, row.chat, row.channel, address, message, self.lane, row.created_at)

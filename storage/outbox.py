@@ -62,35 +62,10 @@ def open_body(keyring: Keyring, row: OutboxMessage) -> Body:
     return Body(str(payload["t"]), choices)
 
 
-def add(
-    session: AsyncSession,
-    keyring: Keyring,
-    *,
-    chat: str,
-    channel: str,
-    sealed_address: bytes,
-    body: Body,
-    lane: int,
-    participant_id: int | None,
-    owner: str | None,
-    held_until: datetime | None,
-    now: datetime,
-) -> OutboxMessage:
-    """Add one message in the caller's transaction; its id is set at the next flush."""
-    row = OutboxMessage(
-        **values_of(
-            keyring,
-            chat=chat,
-            channel=channel,
-            sealed_address=sealed_address,
-            body=body,
-            lane=lane,
-            participant_id=participant_id,
-            owner=owner,
-            held_until=held_until,
-            now=now,
-        )
-    )
+def add(session: AsyncSession, values: dict[str, Any]) -> OutboxMessage:
+    """Add one message (its row's `values_of`) in the caller's transaction; its id is set
+    at the next flush."""
+    row = OutboxMessage(**values)
     session.add(row)
     return row
 
