@@ -21,6 +21,7 @@ written with the state change that caused it; this delivers the rows.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
@@ -436,22 +437,26 @@ class Postman:
     async def _delete_all(self) -> None:
         while self._to_delete:
             ids, self._to_delete = self._to_delete, []
-            while True:  # as `_write`: what was sent must be written down
-                try:
-                    await outbox.forget_delivered(self.database, ids)
-                except Exception as error:
-                    log.warning("outbox write failed: %s; again", type(error).__name__)
-                    await asyncio.sleep(_DATABASE_PAUSE)
-                else:
-                    break
+            await self._until_written(
+                functools.partial(outbox.forget_delivered, self.database, ids)
+            )
 
     async def _write(self, work: Callable[[Any], Coroutine[Any, Any, None]]) -> None:
-        """One transaction, repeated until the database takes it: what was sent must be
-        written down, or it would be sent again."""
+        """One transaction, repeated until the database takes it."""
+
+        async def transaction() -> None:
+            async with self.database.session() as session, session.begin():
+                await work(session)
+
+        await self._until_written(transaction)
+
+    @staticmethod
+    async def _until_written(write: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Repeated until the database takes it: what was sent must be written down, or it
+        would be sent again."""
         while True:
             try:
-                async with self.database.session() as session, session.begin():
-                    await work(session)
+                await write()
             except Exception as error:
                 log.warning("outbox write failed: %s; again", type(error).__name__)
                 await asyncio.sleep(_DATABASE_PAUSE)

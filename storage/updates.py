@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import CTE, Executable
 
+from storage import inbox
 from storage.models import GroupNotice, InboxUpdate, ProcessedUpdate
 from storage.types import utcnow
 
@@ -52,20 +53,14 @@ async def claim(
     update free for Telegram's retry, and a concurrent instance waits on the unique key.
 
     `inbox_update_id`: a polled Telegram update's row in the inbox (storage/inbox.py), deleted
-    in the same transaction, claimed or not (a duplicate is handled too); on PostgreSQL in the
-    claim's own statement, one round trip for both.
+    in the same transaction, claimed or not (a duplicate is handled too). On PostgreSQL the
+    turn does both in one statement with the arrival (`claimed`).
     """
-    values = {"channel": channel, "update_key": update_key, "processed_at": utcnow()}
-    if inbox_update_id is None:
-        return await _insert_once(session, ProcessedUpdate, **values)
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql":
-        result = await connection.execute(
-            _CLAIM_AND_SETTLE, values | {"inbox_update_id": inbox_update_id}
-        )
-        return bool(result.rowcount)
-    await connection.execute(_SETTLE, {"inbox_update_id": inbox_update_id})
-    return await _insert_once(session, ProcessedUpdate, **values)
+    if inbox_update_id is not None:
+        await inbox.handled_one(session, inbox_update_id)
+    return await _insert_once(
+        session, ProcessedUpdate, channel=channel, update_key=update_key, processed_at=utcnow()
+    )
 
 
 async def claim_group_notice(session: AsyncSession, pseudonym: str) -> bool:
