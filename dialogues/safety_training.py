@@ -24,8 +24,9 @@ runs):
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
-- the screen's threshold lets through every risky message the rest of the net catches,
-  with a margin (0.8 times the lowest such score);
+- the screen's threshold lets through all but at most `SCREEN_LOSS` of the risky messages
+  the rest of the net catches, with a margin (0.8 times the score at that quantile; the
+  training report shows what each further message kept would cost);
 - a lexicon hit is clear without the model when its screen score is above that of every
   ordinary corpus hit the head overruled, with the same margin (see `_choose_lexicon_sure`).
 """
@@ -72,6 +73,13 @@ FOLDS: Final = 5
 ORDINARY_BUDGET: Final = 0.04
 IDIOM_BUDGET: Final = 0.08
 SCREEN_MARGIN: Final = 0.8
+# The share of the risky messages the rest of the net catches (out of source) that the
+# screen may send away as ordinary without asking the model: at most one in 2,000. Until
+# the fifth session none (the lowest such score): one message then set the threshold at
+# 0.060 where the next ones allowed about 0.15, and 55 % instead of 38 % of ordinary texts
+# went on to the model, whose call is the net's CPU (docs/safety-model.md). Chosen before
+# the sixth session's training, from that report, not from a held-out figure.
+SCREEN_LOSS: Final = 0.0005
 # The screen's L2 penalty. At 1e-4 (until the fourth session) its scores were soft: the
 # lowest-scoring risky message the head catches (out of source) sat among 85 % of ordinary
 # texts, so 90 % of them went on to the model. At 1e-5 the threshold that keeps every such
@@ -608,17 +616,42 @@ def decide(
     veto = _choose_veto(levels, oof_probs, lexicon_hits)
     kept = lexicon_hits & (oof_probs[:, Level.NONE] < veto)
     rule = _choose_head_thresholds(examples, oof_probs, kept)
-    p_clear = oof_probs[:, Level.CLEAR]
-    p_risk = p_clear + oof_probs[:, Level.AMBIGUOUS]
-    caught = risky & ~kept & (
-        (p_clear >= rule.clear) | (p_risk >= rule.risk)
-        | ((p_risk >= rule.lean_risk) & (p_clear >= rule.lean_clear))
+    caught = risky & ~kept & _flagged(oof_probs, rule)
+    screen_threshold = (
+        float(SCREEN_MARGIN * np.quantile(screen[caught], SCREEN_LOSS, method="lower"))
+        if caught.any() else 0.0
     )
-    screen_threshold = float(SCREEN_MARGIN * screen[caught].min()) if caught.any() else 0.0
     sure = _choose_lexicon_sure(levels, screen, lexicon_hits, kept)
     stand = kept | (lexicon_hits & (screen >= sure))
     verdicts = _levels_from(oof_probs, screen, stand, rule, screen_threshold)
     return Decision(stack, veto, rule, screen_threshold, sure, oof_probs, verdicts, kept)
+
+
+def _flagged(probs: Array, rule: _Rule) -> npt.NDArray[np.bool_]:
+    """The texts `rule` flags (as ambiguous or clear) by the probabilities alone."""
+    p_clear = probs[:, Level.CLEAR]
+    p_risk = p_clear + probs[:, Level.AMBIGUOUS]
+    flagged: npt.NDArray[np.bool_] = (
+        (p_clear >= rule.clear) | (p_risk >= rule.risk)
+        | ((p_risk >= rule.lean_risk) & (p_clear >= rule.lean_clear))
+    )
+    return flagged
+
+
+def screen_tradeoff(examples: Sequence[Example], chosen: Decision, screen: Array) -> str:
+    """What the screen's threshold costs: for the lowest-scoring risky messages the rest of
+    the net catches (out of source), the threshold that would keep each of them and the
+    share of ordinary texts it sends on to the model."""
+    levels = np.array([int(e.level) for e in examples], dtype=np.int64)
+    risky = levels != Level.NONE
+    caught = np.sort(screen[risky & ~chosen.kept & _flagged(chosen.probs, chosen.rule)])
+    ordinary = screen[~risky]
+    steps = [
+        f"{SCREEN_MARGIN * score:.4f} keeps the {k + 1} lowest: "
+        f"{float((ordinary >= SCREEN_MARGIN * score).mean()):.0%} of ordinary texts to the model"
+        for k, score in enumerate(caught[:6].tolist())
+    ]
+    return f"screen, of {len(caught)} risky messages caught: " + "; ".join(steps)
 
 
 def answers(examples: Sequence[Example], verdicts: Sequence[Level]) -> str:
@@ -679,6 +712,7 @@ def train(
         f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source); "
         f"a lexicon hit is clear without the model at screen >= {chosen.lexicon_sure:.4f} "
         f"({skipped} of {int(lexicon_hits.sum())} corpus hits)",
+        screen_tradeoff(examples, chosen, oos.screen),
         "out-of-source figures on the training corpus (lexicon, screen and head together;",
         "each file judged by a net trained on the other files):",
         evaluate(examples, oof_levels),

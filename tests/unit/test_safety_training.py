@@ -162,6 +162,7 @@ def test_training_writes_an_ensemble_that_loads_as_it_was_trained(tmp_path: Path
     assert np.allclose(both, (alone[0] + alone[1]) / 2, atol=1e-5)
     assert "the head of seed 2 alone" in trained.report
     assert "the direct question" in trained.report
+    assert "risky messages caught" in trained.report  # the screen's trade-off
     path = tmp_path / "head.npz"
     trained.model.save(path)
     loaded = SafetyModel.load(path)
