@@ -16,11 +16,12 @@ runs):
 - the head's rule "clear at P(clear) >= t1, or at P(ambiguous)+P(clear) >= t2 with
   P(clear) >= t3; ambiguous at P(ambiguous)+P(clear) >= t_risk" maximises the sum of clear
   risk answered as clear and ambiguous distress flagged at all, subject to false alarms of
-  at most 4 % on ordinary talk and 8 % on idioms (below the issue's 5 % and 10 %, for
-  margin); among rules equal on both, the one that gives ambiguous distress the direct
-  question most often (SAFETY.md) rather than the crisis answer; and a rule that gives the
-  crisis answer to at most a fifth of ambiguous distress is preferred where it answers as
-  much clear risk as clear and flags at most a point less distress (`DISTRESS_CRISIS`);
+  at most 4 % on ordinary loneliness talk and 8 % on idioms and everyday talk (below the
+  issue's 5 % and 10 %, for margin; `INNOCENT_KINDS`); among rules equal on both, the one
+  that gives ambiguous distress the direct question most often (SAFETY.md) rather than
+  the crisis answer; and a rule that gives the crisis answer to at most a fifth of
+  ambiguous distress is preferred where it answers as much clear risk as clear and flags
+  at most a point less distress (`DISTRESS_CRISIS`);
 - a lexicon hit is overruled when the head is very sure the text is ordinary (an idiom the
   lexicon's guards miss), at the lowest P(none) that loses at most 1 % of the clear risk
   the lexicon caught;
@@ -70,8 +71,17 @@ SEED: Final = 20261201
 # a fit per fold.
 HEAD_SEEDS: Final = (SEED, SEED + 1)
 FOLDS: Final = 5
+# The false-alarm budgets the thresholds are chosen within, out of source: the issue's
+# "ordinary loneliness talk" (loneliness, sadness, school, family, breakups, bullying,
+# grief) at most ORDINARY_BUDGET; idioms and everyday talk (`INNOCENT_KINDS`: greetings,
+# plans, pills for a headache, a roof-terrace party) at most IDIOM_BUDGET, both below the
+# issue's 5 % and 10 % for margin. Until the fifth session everyday talk counted with the
+# loneliness talk; the sixth session's corpus added files of everyday texts written to use
+# risk's surface words innocently (14.7 % and 10.3 % of them alarmed, out of source), and
+# in that budget they alone raised every threshold (clear 0.812 -> 0.869).
 ORDINARY_BUDGET: Final = 0.04
 IDIOM_BUDGET: Final = 0.08
+INNOCENT_KINDS: Final = frozenset({"idiom", "everyday"})
 SCREEN_MARGIN: Final = 0.8
 # The share of the risky messages the rest of the net catches (out of source) that the
 # screen may send away as ordinary without asking the model: at most one in 2,000. Until
@@ -439,7 +449,7 @@ def _choose_head_thresholds(
     when P(ambiguous)+P(clear) >= t_risk" for the most clear risk answered as clear plus
     ambiguous distress flagged, within the false-alarm budgets."""
     levels = np.array([e.level for e in examples])
-    idiom = np.array([e.idiom for e in examples])
+    idiom = np.array([e.kind in INNOCENT_KINDS for e in examples]) & (levels == Level.NONE)
     ordinary = (levels == Level.NONE) & ~idiom
     clear, ambiguous = levels == Level.CLEAR, levels == Level.AMBIGUOUS
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]

