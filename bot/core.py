@@ -46,7 +46,10 @@ class Envelope:
     update_key: str | None = None
     language_hint: str | None = None
     # A polled Telegram update's row in the inbox (storage/inbox.py): it goes with the turn
-    # that handled it (one commit, not two), deleted by the claim's statement.
+    # that handled it (one commit, not two), deleted by the claim's statement. Stored
+    # durably before its offset was confirmed, it makes good the turn's loss in a crash of
+    # the database, so on PostgreSQL that turn commits without waiting for the flush
+    # (storage.participants); a turn without one (a webhook's) commits durably.
     inbox_update_id: int | None = None
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage import updates
 from storage.checkins import SENT
 from storage.crypto import Keyring
+from storage.db import unflushed_commit
 from storage.handover import OPEN
 from storage.models import Checkin, ConversationState, Handover, Participant, Volunteer
 from storage.types import utcnow
@@ -65,9 +66,18 @@ _ARRIVAL = (
 def _claiming_arrival(*, settling: bool) -> Select[Any]:
     """PostgreSQL: the update's claim (storage/updates.py) and the arrival in one statement:
     whether it was claimed, then the arrival's columns, NULL when nobody has the pseudonym
-    (one row either way: the person is outer-joined to a row of one)."""
+    (one row either way: the person is outer-joined to a row of one).
+
+    `settling`: the update came from the inbox (a polled Telegram update, stored durably
+    before its offset was confirmed; storage/inbox.py), and its row is deleted here. Then
+    the turn commits without waiting for the flush (the row of one is
+    `storage.db.unflushed_commit`): if a crash of the database forgets the turn, it
+    forgets the row's deletion and the claim with it, and the update is handled again
+    from its stored copy, nothing lost; its replies may then be sent twice, only after
+    such a crash (README, "What each mode guarantees"). An update with nothing durable
+    behind it (a webhook's, whose 200 promises it) commits as durably as ever."""
     claimed = updates.claimed(settling=settling)
-    one = select(literal(1).label("one")).subquery("one")
+    one = (unflushed_commit() if settling else select(literal(1).label("one"))).subquery("one")
     return (
         select(select(func.count()).select_from(claimed).scalar_subquery(), *_FOUND)
         .select_from(one)

@@ -7,6 +7,7 @@ import io
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import event, select
@@ -14,7 +15,9 @@ from sqlalchemy import event, select
 from bot import logs
 from storage.models import InboxUpdate
 from tests.botapi import BotApiDouble
+from tests.conftest import fresh_postgres_database
 from tests.e2e.conftest import StartSnakkes
+from tests.e2e.helpers import outbox_settled
 from tests.e2e.webchat import eventually
 
 SECRET_TEXT = "mit hemmelige navn er Rasmus Klump"
@@ -41,7 +44,8 @@ def service_log() -> Iterator[io.StringIO]:
 
 
 async def test_an_unparseable_update_is_set_aside_and_the_ones_after_it_are_handled(
-    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO
+    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO,
+    database_url: str,
 ) -> None:
     ada = double.user("Adelheid", username="adelheid_secret", language_code="da")
     bo = double.user("Bodil", username="bodil_secret", language_code="da")
@@ -58,7 +62,7 @@ async def test_an_unparseable_update_is_set_aside_and_the_ones_after_it_are_hand
     broken_id = double.inject(broken)
     double.send_text(bo, SECRET_TEXT)
     double.send_command(ada, "/help")
-    snakkes = await start_snakkes()
+    snakkes = await start_snakkes(database_url=database_url)
     await double.wait_for_messages(ada, count=2, timeout=10)  # before and after it
     await double.wait_for_messages(bo, timeout=10)
     assert not [u for u in double.pending_updates if u["update_id"] == broken_id]
@@ -78,13 +82,14 @@ async def test_an_unparseable_update_is_set_aside_and_the_ones_after_it_are_hand
 
 
 async def test_updates_fetched_while_running_are_handled_once_and_leave_with_their_turn(
-    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO
+    double: BotApiDouble, start_snakkes: StartSnakkes, service_log: io.StringIO,
+    database_url: str,
 ) -> None:
     """Once the inbox has caught up, a fetched batch goes to the handlers as fetched (the
     inbox is not read back), each update is handled once, and a text's inbox row is
     deleted in its turn's transaction, not by a transaction of its own afterwards. An
     unparseable update in such a batch is still set aside, and what follows is handled."""
-    snakkes = await start_snakkes()
+    snakkes = await start_snakkes(database_url=database_url)
     people = [double.user(f"P{n}", language_code="da") for n in range(8)]
     for person in people:
         double.send_command(person, "/start")
@@ -115,9 +120,57 @@ async def test_updates_fetched_while_running_are_handled_once_and_leave_with_the
             assert len(double.messages_to(person)) >= 2  # /start's answer and the text's
     finally:
         event.remove(database.engine.sync_engine, "before_cursor_execute", statement)
-    claims = [s for s in seen if s.startswith("INSERT INTO processed_updates")]
+    # On PostgreSQL the claim and the row's deletion are one statement (data-modifying CTEs
+    # of the arrival's read); on SQLite a statement each.
+    claims = [s for s in seen if "INSERT INTO processed_updates" in s]
     assert len(claims) == len(people) + 1  # each text once, none handled twice
     # Each text's row went with its turn (one row by its id), none in a batch afterwards.
-    assert not [s for s in seen if s.startswith("DELETE FROM telegram_inbox") and " IN " in s]
-    assert len([s for s in seen if s.startswith("DELETE FROM telegram_inbox")]) == len(claims)
+    deletions = [s for s in seen if "DELETE FROM telegram_inbox" in s]
+    assert not [s for s in deletions if s.startswith("DELETE FROM telegram_inbox") and " IN " in s]
+    assert len(deletions) == len(claims)
     assert "set aside" in service_log.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["polling", "webhook"])
+async def test_a_polled_turn_commits_unflushed_and_a_webhook_turn_durably(
+    double: BotApiDouble, start_snakkes: StartSnakkes, postgres_template: str, mode: str
+) -> None:
+    """PostgreSQL. A polled update is stored durably before its offset confirms it, so its
+    turn may commit without waiting for the flush (a crash of the database that forgets the
+    turn leaves the stored update to be handled again: nothing lost). A webhook's update has
+    nothing durable behind it but the turn (the 200 promises it): its turn commits as
+    durably as ever. Read at each turn's commit, on the service's own connections."""
+    async with fresh_postgres_database(template=postgres_template) as url:
+        snakkes = await start_snakkes(database_url=url, telegram_mode=mode)
+        if mode == "webhook":
+            double.pump_webhook()
+        people = [double.user(f"Q{n}", language_code="da") for n in range(4)]
+        engine = snakkes.service.database.engine.sync_engine
+        turns: set[int] = set()  # connections whose transaction claimed an update
+        commits: list[str] = []  # synchronous_commit at each turn's commit
+
+        def statement(connection: Any, _cursor: object, text: str, *_args: object) -> None:
+            if "INSERT INTO processed_updates" in text:
+                turns.add(id(connection))
+
+        def committed(connection: Any) -> None:
+            if id(connection) in turns:
+                turns.discard(id(connection))
+                commits.append(connection.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+        event.listen(engine, "before_cursor_execute", statement)
+        event.listen(engine, "commit", committed)
+        try:
+            for person in people:
+                double.send_command(person, "/start")
+                double.send_text(person, "jeg føler mig alene")
+            for person in people:
+                await double.wait_for_messages(person, count=2, timeout=15)
+            await outbox_settled(snakkes.service.database)
+        finally:
+            event.remove(engine, "before_cursor_execute", statement)
+            event.remove(engine, "commit", committed)
+            await snakkes.stop()
+    expected = "off" if mode == "polling" else "on"
+    assert commits == [expected] * len(commits), commits
+    assert len(commits) == 2 * len(people)

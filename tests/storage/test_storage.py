@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import event, func, select, text, update
 
-from storage import checkins, handover, inbox, migrate, participants, updates
+from storage import checkins, handover, inbox, migrate, outbox, participants, updates
 from storage.crypto import Keyring
 from storage.db import Database
 from storage.models import (
     Checkin,
     Handover,
     InboxUpdate,
+    OutboxMessage,
     Participant,
     ProcessedUpdate,
     Volunteer,
@@ -100,6 +102,79 @@ async def test_a_claim_with_the_arrival_reads_the_person_once_and_settles_the_in
     async with database.session() as session:
         assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 0
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 2
+
+
+async def test_only_a_turn_that_settles_a_stored_update_commits_without_the_flush(
+    database: Database,
+) -> None:
+    """PostgreSQL: the claim that deletes a polled update's inbox row (stored durably before
+    its offset was confirmed) turns the flush off for its transaction only; a claim with
+    nothing durable behind it (a webhook's update) leaves the commit durable, and so does
+    the next transaction on the same connection."""
+    if database.dialect != "postgresql":
+        pytest.skip("synchronous_commit is PostgreSQL's (SQLite's commits never wait a sync)")
+    now = utcnow()
+
+    async def claim_and_read(update_id: int, *, stored: bool) -> str:
+        if stored:
+            async with database.session() as session, session.begin():
+                await inbox.store(session, KEYRING, [{"update_id": update_id}], now)
+        claim = updates.Claim("telegram", str(update_id), update_id if stored else None)
+        async with database.session() as session, session.begin():
+            claimed, _ = await participants.claim_and_arrive(
+                session, KEYRING, claim, channel="telegram", channel_user_id="99",
+                address="99", language="da",
+            )
+            assert claimed
+            return str(await session.scalar(text("SHOW synchronous_commit")))
+
+    async def plain() -> str:
+        async with database.session() as session, session.begin():
+            return str(await session.scalar(text("SHOW synchronous_commit")))
+
+    assert await claim_and_read(6001, stored=True) == "off"
+    assert await plain() == "on"
+    assert await claim_and_read(6002, stored=False) == "on"
+    assert await claim_and_read(6003, stored=True) == "off"
+    async with database.session() as session:
+        assert await session.scalar(select(func.count()).select_from(InboxUpdate)) == 0
+
+
+async def test_a_delivered_message_is_forgotten_without_waiting_for_the_flush(
+    database: Database,
+) -> None:
+    """The outbox row of a message the channel took goes in a statement of its own whose
+    commit does not wait for the flush on PostgreSQL (a deletion a database crash forgets
+    is a message sent again, never one lost); the rows go on both backends."""
+    now = utcnow()
+    rows = [
+        outbox.values_of(
+            KEYRING, chat="c", channel="telegram", sealed_address=b"a",
+            body=outbox.Body(f"text {n}"), lane=1, participant_id=None, owner=None,
+            held_until=None, now=now,
+        )
+        for n in range(3)
+    ]
+    async with database.session() as session, session.begin():
+        ids = await outbox.insert(session, rows)
+    seen: list[tuple[str, object]] = []
+
+    def statement(_c: object, _cursor: object, sql: str, parameters: object, *_: object) -> None:
+        if sql.lstrip().upper().startswith("DELETE FROM OUTBOX"):
+            seen.append((" ".join(sql.split()), parameters))
+
+    event.listen(database.engine.sync_engine, "before_cursor_execute", statement)
+    try:
+        await outbox.forget_delivered(database, ids[:2])
+    finally:
+        event.remove(database.engine.sync_engine, "before_cursor_execute", statement)
+    async with database.session() as session:
+        left = (await session.scalars(select(OutboxMessage.id))).all()
+    assert left == [ids[2]]
+    [(sql, parameters)] = seen
+    if database.dialect == "postgresql":
+        assert "set_config(" in sql
+        assert "'synchronous_commit', 'off', True" in repr(parameters), parameters
 
 
 async def test_a_participant_is_found_again_by_pseudonym_and_erased(database: Database) -> None:
