@@ -104,6 +104,7 @@ async def test_a_claim_with_the_arrival_reads_the_person_once_and_settles_the_in
         assert await session.scalar(select(func.count()).select_from(ProcessedUpdate)) == 2
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # its setting
 async def test_only_a_turn_that_settles_a_stored_update_commits_without_the_flush(
     database: Database,
 ) -> None:
@@ -111,8 +112,6 @@ async def test_only_a_turn_that_settles_a_stored_update_commits_without_the_flus
     its offset was confirmed) turns the flush off for its transaction only; a claim with
     nothing durable behind it (a webhook's update) leaves the commit durable, and so does
     the next transaction on the same connection."""
-    if database.dialect != "postgresql":
-        pytest.skip("synchronous_commit is PostgreSQL's (SQLite's commits never wait a sync)")
     now = utcnow()
 
     async def claim_and_read(update_id: int, *, stored: bool) -> str:
