@@ -132,6 +132,11 @@ class Example:
     def idiom(self) -> bool:
         return self.level is Level.NONE and self.kind == "idiom"
 
+    @property
+    def innocent(self) -> bool:
+        """Risk's words used innocently: the idioms' false-alarm budget (`INNOCENT_KINDS`)."""
+        return self.level is Level.NONE and self.kind in INNOCENT_KINDS
+
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
     """Every entry of the given corpus files; ValueError names a malformed entry."""
@@ -449,8 +454,8 @@ def _choose_head_thresholds(
     when P(ambiguous)+P(clear) >= t_risk" for the most clear risk answered as clear plus
     ambiguous distress flagged, within the false-alarm budgets."""
     levels = np.array([e.level for e in examples])
-    idiom = np.array([e.kind in INNOCENT_KINDS for e in examples]) & (levels == Level.NONE)
-    ordinary = (levels == Level.NONE) & ~idiom
+    innocent = np.array([e.innocent for e in examples])
+    ordinary = (levels == Level.NONE) & ~innocent
     clear, ambiguous = levels == Level.CLEAR, levels == Level.AMBIGUOUS
     p_clear, p_risk = probs[:, Level.CLEAR], probs[:, Level.CLEAR] + probs[:, Level.AMBIGUOUS]
     grid = np.unique(np.round(np.quantile(p_risk[levels == Level.NONE],
@@ -458,11 +463,11 @@ def _choose_head_thresholds(
     leans = LEANS
     # The lexicon is not tuned here: when it alone passes a budget, the model may add 1 %.
     ordinary_budget = max(ORDINARY_BUDGET, _rate(lexicon, ordinary) + 0.01)
-    idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, idiom) + 0.01)
+    idiom_budget = max(IDIOM_BUDGET, _rate(lexicon, innocent) + 0.01)
 
     def within(flagged: npt.NDArray[np.bool_]) -> bool:
         return (_rate(flagged, ordinary) <= ordinary_budget
-                and _rate(flagged, idiom) <= idiom_budget)
+                and _rate(flagged, innocent) <= idiom_budget)
 
     best: tuple[tuple[float, float, float, float], _Rule] | None = None
     # rules that give the crisis answer to at most DISTRESS_CRISIS of ambiguous distress
@@ -485,7 +490,7 @@ def _choose_head_thresholds(
                         # among rules equal on both, the one that asks distress directly
                         # most often (SAFETY.md) rather than giving it the crisis answer
                         _rate(flagged & ~as_clear, ambiguous),
-                        -_rate(flagged, ordinary) - _rate(flagged, idiom),
+                        -_rate(flagged, ordinary) - _rate(flagged, innocent),
                     )
                     rule = (_Rule(float(t_clear), float(t_risk), float(lean_risk),
                                   float(lean_clear)) if lean_clear < 1.0
@@ -605,6 +610,7 @@ class Decision:
     probs: Array  # the stack's out-of-source probabilities
     levels: list[Level]  # the net's out-of-source verdicts
     kept: npt.NDArray[np.bool_]  # lexicon hits the veto let stand
+    caught: npt.NDArray[np.bool_]  # risky texts the rest of the net flags: the screen keeps them
 
 
 def decide(
@@ -634,7 +640,8 @@ def decide(
     sure = _choose_lexicon_sure(levels, screen, lexicon_hits, kept)
     stand = kept | (lexicon_hits & (screen >= sure))
     verdicts = _levels_from(oof_probs, screen, stand, rule, screen_threshold)
-    return Decision(stack, veto, rule, screen_threshold, sure, oof_probs, verdicts, kept)
+    return Decision(stack, veto, rule, screen_threshold, sure, oof_probs, verdicts, kept,
+                    caught)
 
 
 def _flagged(probs: Array, rule: _Rule) -> npt.NDArray[np.bool_]:
@@ -648,13 +655,11 @@ def _flagged(probs: Array, rule: _Rule) -> npt.NDArray[np.bool_]:
     return flagged
 
 
-def screen_tradeoff(examples: Sequence[Example], chosen: Decision, screen: Array) -> str:
+def _screen_tradeoff(chosen: Decision, screen: Array, risky: npt.NDArray[np.bool_]) -> str:
     """What the screen's threshold costs: for the lowest-scoring risky messages the rest of
     the net catches (out of source), the threshold that would keep each of them and the
     share of ordinary texts it sends on to the model."""
-    levels = np.array([int(e.level) for e in examples], dtype=np.int64)
-    risky = levels != Level.NONE
-    caught = np.sort(screen[risky & ~chosen.kept & _flagged(chosen.probs, chosen.rule)])
+    caught = np.sort(screen[chosen.caught])
     ordinary = screen[~risky]
     steps = [
         f"{SCREEN_MARGIN * score:.4f} keeps the {k + 1} lowest: "
@@ -722,7 +727,7 @@ def train(
         f"screen: {passed:.0%} of ordinary corpus messages go on to the model (out of source); "
         f"a lexicon hit is clear without the model at screen >= {chosen.lexicon_sure:.4f} "
         f"({skipped} of {int(lexicon_hits.sum())} corpus hits)",
-        screen_tradeoff(examples, chosen, oos.screen),
+        _screen_tradeoff(chosen, oos.screen, risky),
         "out-of-source figures on the training corpus (lexicon, screen and head together;",
         "each file judged by a net trained on the other files):",
         evaluate(examples, oof_levels),
